@@ -1,0 +1,472 @@
+package plugin
+
+import (
+	"crypto/rand"
+	"errors"
+	"encoding/hex"
+	"fmt"
+	"net"
+	"net/url"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"jobfastexecutescript/i18n"
+	"jobfastexecutescript/internal/bkci"
+	"jobfastexecutescript/internal/rolling"
+)
+
+// Limits of the form (interface.md §3, bkjob-api.md §2).
+const (
+	maxParamRunes       = 5000
+	maxTaskNameRunes    = 512
+	maxTimeoutSeconds   = 86400
+	maxScriptBytes      = 16777215
+	maxWaitTimeout      = 7 * 24 * time.Hour
+	autoLogTargetLimit  = 20
+	defaultStepTimeout  = 900 * time.Minute
+	waitMarginPerBatch  = 30 * time.Second
+	waitMarginBase      = 2 * time.Minute
+	uniqueSuffixHexSize = 3
+)
+
+// Config is the validated, typed form plus the runtime facts the step needs. Nothing past Parse looks at
+// raw strings again.
+type Config struct {
+	Lang    i18n.Lang
+	Private bkci.PrivateConfig
+	Build   Build
+
+	ScopeType, ScopeID string
+
+	ScriptSource    string
+	ScriptLanguage  int
+	ScriptContent   string
+	ScriptID        string
+	ScriptVersionID int64
+	ScriptParam     string
+	ParamSensitive  bool
+	Timeout         int
+	AccountAlias    string
+	AccountID       int64
+	TaskName        string
+	TaskNameGiven   bool
+
+	Targets Targets
+	Rolling *Rolling
+
+	Wait            string
+	CallbackListen  string
+	CallbackBaseURL string
+	CallbackURL     string
+	WaitTimeout     time.Duration
+	StepDeadline    time.Duration
+
+	OnCancel         string
+	OperatorMode     string
+	Operator         string
+	FailureTolerance Tolerance
+	LogMode          string
+	ExtractVars      bool
+	DryRun           bool
+
+	Warnings []Problem
+}
+
+// Rolling is an enabled rolling plan.
+type Rolling struct {
+	Expr rolling.Expr
+	Mode int
+}
+
+// Tolerance is the failureTolerance input: N targets or N percent of the total.
+type Tolerance struct {
+	N       int
+	Percent bool
+}
+
+// Allowed returns the number of failed targets allowed among total.
+func (t Tolerance) Allowed(total int) int {
+	if t.Percent {
+		return total * t.N / 100
+	}
+	return t.N
+}
+
+func (t Tolerance) String() string {
+	if t.Percent {
+		return strconv.Itoa(t.N) + "%"
+	}
+	return strconv.Itoa(t.N)
+}
+
+var (
+	digitsRe      = regexp.MustCompile(`^[0-9]+$`)
+	unresolvedRe  = regexp.MustCompile(`\$\{\{[^}]*\}\}|\$\{[^}]*\}`)
+	enumScope     = []string{"biz", "biz_set"}
+	enumSource    = []string{"inline", "scriptId", "scriptVersionId"}
+	enumWait      = []string{"poll", "callback", "none"}
+	enumOnCancel  = []string{"terminate", "leave"}
+	enumOperator  = []string{"lastModifier", "starter"}
+	enumLogMode   = []string{"auto", "all", "failed", "none"}
+	enumRollMode  = []string{"1", "2", "3"}
+	enumLanguages = []string{"1", "2", "3", "4", "5"}
+)
+
+// Parse validates the form and the runtime facts and returns the typed Config, or every problem found.
+func Parse(f Form, b Build, priv bkci.PrivateConfig, missingPrivate []string, lang i18n.Lang) (*Config, *Problems) {
+	ps := &Problems{}
+	c := &Config{Lang: lang, Private: priv, Build: b}
+
+	for _, key := range missingPrivate {
+		ps.add("", "val.private_missing", key)
+	}
+	checkUnresolved(ps, f)
+
+	c.ScopeType = parseEnum(ps, "scopeType", f.ScopeType, enumScope)
+	c.ScopeID = strings.TrimSpace(f.ScopeID)
+	switch {
+	case c.ScopeID == "":
+		ps.add("scopeId", "val.required")
+	case !digitsRe.MatchString(c.ScopeID):
+		ps.add("scopeId", "val.digits", c.ScopeID)
+	}
+
+	parseScript(ps, c, f)
+
+	c.Timeout = parseIntRange(ps, "timeout", f.Timeout, 1, maxTimeoutSeconds)
+	c.AccountAlias = strings.TrimSpace(f.AccountAlias)
+	if s := strings.TrimSpace(f.AccountID); s != "" {
+		c.AccountID = parsePositive(ps, "accountId", s)
+	} else if c.AccountAlias == "" {
+		ps.add("accountAlias", "val.account_required")
+	}
+
+	c.Targets = parseTargets(ps, f)
+	parseRolling(ps, c, f)
+	parseWaiting(ps, c, f, b)
+
+	c.OnCancel = parseEnum(ps, "onCancel", f.OnCancel, enumOnCancel)
+	c.OperatorMode = parseEnum(ps, "operator", f.Operator, enumOperator)
+	c.Operator = strings.TrimSpace(priv.Username)
+	if c.Operator == "" {
+		if c.OperatorMode == "starter" {
+			c.Operator = strings.TrimSpace(b.StartUser)
+		} else {
+			c.Operator = strings.TrimSpace(b.UpdateUser)
+		}
+	}
+	if c.Operator == "" && c.OperatorMode != "" {
+		ps.add("operator", "val.operator_empty")
+	}
+	c.FailureTolerance = parseTolerance(ps, f.FailureTolerance)
+	c.LogMode = parseEnum(ps, "logMode", f.LogMode, enumLogMode)
+	c.ExtractVars = parseBool(ps, "extractVars", f.ExtractVars)
+	c.DryRun = parseBool(ps, "dryRun", f.DryRun)
+
+	c.TaskName, c.TaskNameGiven = taskName(ps, f, b)
+	c.Warnings = ps.Warnings
+	if len(ps.Errors) > 0 {
+		return nil, ps
+	}
+	return c, ps
+}
+
+func checkUnresolved(ps *Problems, f Form) {
+	fields := []struct{ key, val string }{
+		{"scopeId", f.ScopeID}, {"scriptId", f.ScriptID}, {"scriptVersionId", f.ScriptVersionID},
+		{"timeout", f.Timeout}, {"accountAlias", f.AccountAlias}, {"accountId", f.AccountID},
+		{"hosts", f.Hosts}, {"dynamicGroups", f.DynamicGroups}, {"topoNodes", f.TopoNodes},
+		{"containerFilters", f.ContainerFilters}, {"rollingExpression", f.RollingExpr},
+		{"callbackListen", f.CallbackListen}, {"callbackBaseUrl", f.CallbackBaseURL}, {"callbackUrl", f.CallbackURL},
+		{"waitTimeout", f.WaitTimeout}, {"failureTolerance", f.FailureTolerance},
+	}
+	for _, fl := range fields {
+		if m := unresolvedRe.FindString(fl.val); m != "" {
+			ps.add(fl.key, "val.unresolved", m)
+		}
+	}
+}
+
+func parseEnum(ps *Problems, field, v string, allowed []string) string {
+	v = strings.TrimSpace(v)
+	for _, a := range allowed {
+		if v == a {
+			return v
+		}
+	}
+	ps.add(field, "val.enum", v, strings.Join(allowed, ", "))
+	return ""
+}
+
+func parseBool(ps *Problems, field, v string) bool {
+	switch strings.ToLower(strings.TrimSpace(v)) {
+	case "true":
+		return true
+	case "false", "":
+		return false
+	}
+	ps.add(field, "val.bool", v)
+	return false
+}
+
+func parseIntRange(ps *Problems, field, v string, lo, hi int) int {
+	v = strings.TrimSpace(v)
+	n, err := strconv.Atoi(v)
+	if err != nil || !digitsRe.MatchString(v) {
+		ps.add(field, "val.int_range", v, lo, hi)
+		return 0
+	}
+	if n < lo || n > hi {
+		ps.add(field, "val.int_range", v, lo, hi)
+		return 0
+	}
+	return n
+}
+
+func parsePositive(ps *Problems, field, v string) int64 {
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || n < 1 || !digitsRe.MatchString(v) {
+		ps.add(field, "val.positive", v)
+		return 0
+	}
+	return n
+}
+
+func parseScript(ps *Problems, c *Config, f Form) {
+	c.ScriptSource = parseEnum(ps, "scriptSource", f.ScriptSource, enumSource)
+	switch c.ScriptSource {
+	case "inline":
+		lang := parseEnum(ps, "scriptLanguage", f.ScriptLanguage, enumLanguages)
+		c.ScriptLanguage, _ = strconv.Atoi(lang)
+		c.ScriptContent = f.ScriptContent
+		switch {
+		case strings.TrimSpace(f.ScriptContent) == "":
+			ps.add("scriptContent", "val.required")
+		case len(f.ScriptContent) > maxScriptBytes:
+			ps.add("scriptContent", "val.too_long_bytes", maxScriptBytes)
+		case !utf8.ValidString(f.ScriptContent):
+			ps.add("scriptContent", "val.utf8")
+		}
+	case "scriptId":
+		c.ScriptID = strings.TrimSpace(f.ScriptID)
+		if c.ScriptID == "" {
+			ps.add("scriptId", "val.required")
+		} else if strings.ContainsAny(c.ScriptID, " \t\r\n") {
+			ps.add("scriptId", "val.no_space", c.ScriptID)
+		}
+	case "scriptVersionId":
+		if s := strings.TrimSpace(f.ScriptVersionID); s == "" {
+			ps.add("scriptVersionId", "val.required")
+		} else {
+			c.ScriptVersionID = parsePositive(ps, "scriptVersionId", s)
+		}
+	}
+	c.ParamSensitive = parseBool(ps, "paramSensitive", f.ParamSensitive)
+	c.ScriptParam = f.ScriptParam
+	if n := utf8.RuneCountInString(f.ScriptParam); n > maxParamRunes {
+		ps.add("scriptParam", "val.too_long", n, maxParamRunes)
+	}
+	if strings.ContainsAny(f.ScriptParam, "\r\n") {
+		ps.warn("scriptParam", "warn.param_newline")
+	}
+}
+
+func parseRolling(ps *Problems, c *Config, f Form) {
+	if !parseBool(ps, "rollingEnabled", f.RollingEnabled) {
+		return
+	}
+	mode := parseEnum(ps, "rollingMode", f.RollingMode, enumRollMode)
+	if strings.TrimSpace(f.RollingExpr) == "" {
+		ps.add("rollingExpression", "val.required")
+		return
+	}
+	expr, err := rolling.Parse(f.RollingExpr)
+	if err != nil {
+		var pe *rolling.ParseError
+		reason := rolling.ReasonSyntax
+		token := strings.TrimSpace(f.RollingExpr)
+		if errors.As(err, &pe) {
+			reason = pe.Reason
+			if pe.Token != "" {
+				token = pe.Token
+			}
+		}
+		ps.add("rollingExpression", "val.rolling_"+reason, token)
+		return
+	}
+	for _, w := range expr.PortabilityWarnings() {
+		ps.warn("rollingExpression", "warn.rolling_"+w, expr.String())
+	}
+	if n, known := c.Targets.KnownCount(); known {
+		if _, err := expr.Batches(n); err != nil {
+			ps.add("rollingExpression", "val.rolling_batches", expr.String(), n, rolling.MaxBatches)
+		}
+	}
+	m, _ := strconv.Atoi(mode)
+	c.Rolling = &Rolling{Expr: expr, Mode: m}
+}
+
+func parseWaiting(ps *Problems, c *Config, f Form, b Build) {
+	c.Wait = parseEnum(ps, "wait", f.Wait, enumWait)
+	if u := strings.TrimSpace(f.CallbackURL); u != "" {
+		if checkHTTPURL(ps, "callbackUrl", u) {
+			c.CallbackURL = u
+		}
+	}
+	if c.Wait == "callback" {
+		base := strings.TrimRight(strings.TrimSpace(f.CallbackBaseURL), "/")
+		if base == "" {
+			ps.add("callbackBaseUrl", "val.callback_base_required")
+		} else if checkHTTPURL(ps, "callbackBaseUrl", base) {
+			c.CallbackBaseURL = base
+			u, _ := url.Parse(base)
+			if u.RawQuery != "" || u.Fragment != "" {
+				ps.add("callbackBaseUrl", "val.url_no_query", base)
+			}
+			listen := strings.TrimSpace(f.CallbackListen)
+			if listen == "" {
+				port := u.Port()
+				if port == "" {
+					port = map[string]string{"http": "80", "https": "443"}[u.Scheme]
+				}
+				listen = "0.0.0.0:" + port
+			}
+			c.CallbackListen = listen
+		}
+		if c.CallbackListen != "" {
+			host, port, err := net.SplitHostPort(c.CallbackListen)
+			p, perr := strconv.Atoi(port)
+			if err != nil || perr != nil || p < 0 || p > 65535 || (host != "" && net.ParseIP(host) == nil && !validHostname(host)) {
+				ps.add("callbackListen", "val.listen", c.CallbackListen)
+			}
+		}
+	}
+	if s := strings.TrimSpace(f.WaitTimeout); s != "" {
+		n := parseIntRange(ps, "waitTimeout", s, 1, int(maxWaitTimeout/time.Second))
+		c.WaitTimeout = time.Duration(n) * time.Second
+	}
+	c.StepDeadline = stepDeadline(b.AtomTimeout)
+}
+
+// stepDeadline is the step's own timeout (BK_CI_ATOM_TIMEOUT, minutes) less a margin that leaves time to
+// terminate the job and write output.json before BK-CI gives up on the step.
+func stepDeadline(minutes string) time.Duration {
+	d := defaultStepTimeout
+	if n, err := strconv.Atoi(strings.TrimSpace(minutes)); err == nil && n > 0 {
+		d = time.Duration(n) * time.Minute
+	}
+	margin := d / 20
+	if margin < 15*time.Second {
+		margin = 15 * time.Second
+	}
+	if margin > time.Minute {
+		margin = time.Minute
+	}
+	if d <= 2*margin {
+		return d / 2
+	}
+	return d - margin
+}
+
+// EffectiveWait is how long the plugin waits for the job: waitTimeout when set, else the script timeout
+// times the rolling batches plus margins; never beyond the step's own deadline.
+func (c *Config) EffectiveWait() time.Duration {
+	w := c.WaitTimeout
+	if w == 0 {
+		batches := 1
+		if c.Rolling != nil {
+			if n, known := c.Targets.KnownCount(); known {
+				if bs, err := c.Rolling.Expr.Batches(n); err == nil && len(bs) > 0 {
+					batches = len(bs)
+				}
+			} else {
+				batches = rolling.MaxBatches
+			}
+		}
+		per := time.Duration(c.Timeout)*time.Second + waitMarginPerBatch
+		w = time.Duration(batches)*per + waitMarginBase
+		if c.Rolling != nil && c.Rolling.Mode == 3 {
+			w = c.StepDeadline
+		}
+	}
+	if c.StepDeadline > 0 && w > c.StepDeadline {
+		w = c.StepDeadline
+	}
+	return w
+}
+
+func validHostname(h string) bool {
+	if len(h) == 0 || len(h) > 253 {
+		return false
+	}
+	for _, r := range h {
+		if !(r == '-' || r == '.' || r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z') {
+			return false
+		}
+	}
+	return true
+}
+
+func checkHTTPURL(ps *Problems, field, s string) bool {
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Hostname() == "" {
+		ps.add(field, "val.url", s)
+		return false
+	}
+	if u.User != nil {
+		ps.add(field, "val.url_userinfo")
+		return false
+	}
+	return true
+}
+
+func parseTolerance(ps *Problems, v string) Tolerance {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return Tolerance{}
+	}
+	pct := strings.HasSuffix(v, "%")
+	num := strings.TrimSuffix(v, "%")
+	n, err := strconv.Atoi(num)
+	if err != nil || !digitsRe.MatchString(num) || (pct && n > 100) {
+		ps.add("failureTolerance", "val.tolerance", v)
+		return Tolerance{}
+	}
+	return Tolerance{N: n, Percent: pct}
+}
+
+func taskName(ps *Problems, f Form, b Build) (string, bool) {
+	if name := strings.TrimSpace(f.TaskName); name != "" {
+		if n := utf8.RuneCountInString(name); n > maxTaskNameRunes {
+			ps.add("taskName", "val.too_long", n, maxTaskNameRunes)
+		}
+		return name, true
+	}
+	step := b.StepID
+	if step == "" {
+		step = b.TaskID
+	}
+	pipeline := b.PipelineName
+	if pipeline == "" {
+		pipeline = "jobFastExecuteScript"
+	}
+	suffix := fmt.Sprintf("-#%s-%s-%s", b.BuildNum, step, uniqueSuffix())
+	room := maxTaskNameRunes - utf8.RuneCountInString(suffix)
+	if utf8.RuneCountInString(pipeline) > room {
+		pipeline = string([]rune(pipeline)[:room])
+	}
+	return pipeline + suffix, false
+}
+
+// uniqueSuffix makes the default task name unique per run, so the plugin can find its own job again
+// after a submit whose answer was lost.
+func uniqueSuffix() string {
+	b := make([]byte, uniqueSuffixHexSize)
+	if _, err := rand.Read(b); err != nil {
+		return strconv.FormatInt(time.Now().UnixNano()%0xffffff, 16)
+	}
+	return hex.EncodeToString(b)
+}

@@ -1,0 +1,284 @@
+package plugin
+
+import (
+	"context"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/sethvargo/go-envconfig"
+
+	"jobfastexecutescript/i18n"
+	"jobfastexecutescript/internal/bkci"
+)
+
+var testPrivate = bkci.PrivateConfig{JobAPIURL: "http://127.0.0.1:1/api/bk-job/prod", AppCode: "bkci", AppSecret: "s3cr3t-app-secret"}
+
+var testBuild = Build{PipelineName: "deploy", BuildNum: "42", TaskID: "e-77aa", UpdateUser: "bob", StartUser: "alice", AtomTimeout: "60"}
+
+// parseInputs runs Parse on a form made of the task.json defaults plus in.
+func parseInputs(t *testing.T, in map[string]string) (*Config, *Problems) {
+	t.Helper()
+	m := map[string]string{}
+	for k, v := range in {
+		if v != "" {
+			m[k] = v
+		}
+	}
+	var f Form
+	if err := decode(context.Background(), &f, envconfig.MapLookuper(m)); err != nil {
+		t.Fatal(err)
+	}
+	return Parse(f, testBuild, testPrivate, nil, i18n.EnUS)
+}
+
+func base(extra ...string) map[string]string {
+	m := map[string]string{"scopeId": "2", "hosts": "0:10.0.0.1", "scriptContent": "echo hi"}
+	for i := 0; i+1 < len(extra); i += 2 {
+		m[extra[i]] = extra[i+1]
+	}
+	return m
+}
+
+func TestParse_Valid(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		name  string
+		in    map[string]string
+		check func(t *testing.T, c *Config)
+	}{
+		{"defaults", base(), func(t *testing.T, c *Config) {
+			if c.ScopeType != "biz" || c.Timeout != 7200 || c.AccountAlias != "root" || c.Wait != "poll" || c.LogMode != "auto" || !c.ExtractVars {
+				t.Errorf("defaults not applied: %+v", c)
+			}
+			if c.Operator != "bob" {
+				t.Errorf("operator = %q, want the last modifier", c.Operator)
+			}
+			if !strings.HasPrefix(c.TaskName, "deploy-#42-e-77aa-") {
+				t.Errorf("task name %q", c.TaskName)
+			}
+		}},
+		{"starter", base("operator", "starter"), func(t *testing.T, c *Config) {
+			if c.Operator != "alice" {
+				t.Errorf("operator = %q", c.Operator)
+			}
+		}},
+		{"hosts all forms dedup", base("hosts", "0:10.0.0.1\n10.0.0.1, 2:10.0.0.1;#101 host:101  host:7"), func(t *testing.T, c *Config) {
+			if len(c.Targets.Hosts) != 4 {
+				t.Errorf("hosts = %+v", c.Targets.Hosts)
+			}
+		}},
+		{"hosts json list", base("hosts", `["0:10.0.0.1", "10.0.0.2"]`), func(t *testing.T, c *Config) {
+			if len(c.Targets.Hosts) != 2 {
+				t.Errorf("hosts = %+v", c.Targets.Hosts)
+			}
+		}},
+		{"topo and groups", base("hosts", "", "topoNodes", "module:1000, set:12 module:1000", "dynamicGroups", "g1;g2\ng1"), func(t *testing.T, c *Config) {
+			if len(c.Targets.TopoNodes) != 2 || len(c.Targets.DynamicGroups) != 2 {
+				t.Errorf("targets = %+v", c.Targets)
+			}
+		}},
+		{"tolerance percent", base("failureTolerance", "5%"), func(t *testing.T, c *Config) {
+			if got := c.FailureTolerance.Allowed(199); got != 9 {
+				t.Errorf("5%% of 199 = %d, want 9", got)
+			}
+		}},
+		{"rolling normalised", base("rollingEnabled", "true", "rollingExpression", " 1   10%  100% "), func(t *testing.T, c *Config) {
+			if c.Rolling == nil || c.Rolling.Expr.String() != "1 10% 100%" || c.Rolling.Mode != 1 {
+				t.Errorf("rolling = %+v", c.Rolling)
+			}
+		}},
+		{"callback default listen", base("wait", "callback", "callbackBaseUrl", "http://10.0.0.5:19091/"), func(t *testing.T, c *Config) {
+			if c.CallbackListen != "0.0.0.0:19091" || c.CallbackBaseURL != "http://10.0.0.5:19091" {
+				t.Errorf("listen %q base %q", c.CallbackListen, c.CallbackBaseURL)
+			}
+		}},
+		{"callback scheme port", base("wait", "callback", "callbackBaseUrl", "https://cb.example.com"), func(t *testing.T, c *Config) {
+			if c.CallbackListen != "0.0.0.0:443" {
+				t.Errorf("listen %q", c.CallbackListen)
+			}
+		}},
+		{"script version", base("scriptSource", "scriptVersionId", "scriptVersionId", "1001", "scriptContent", ""), func(t *testing.T, c *Config) {
+			if c.ScriptVersionID != 1001 {
+				t.Errorf("version = %d", c.ScriptVersionID)
+			}
+		}},
+		{"param newline warns", base("scriptParam", "a\nb"), func(t *testing.T, c *Config) {
+			if len(c.Warnings) != 1 || c.Warnings[0].Field != "scriptParam" {
+				t.Errorf("warnings = %+v", c.Warnings)
+			}
+		}},
+		{"wait timeout capped by step", base("waitTimeout", "600000"), func(t *testing.T, c *Config) {
+			if c.EffectiveWait() > 60*60*1e9 {
+				t.Errorf("wait %v beyond the step timeout", c.EffectiveWait())
+			}
+		}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			c, ps := parseInputs(t, tc.in)
+			if c == nil {
+				t.Fatalf("unexpected problems: %+v", ps.Errors)
+			}
+			tc.check(t, c)
+		})
+	}
+}
+
+func TestParse_Invalid(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		name  string
+		in    map[string]string
+		field string
+		key   string
+	}{
+		{"scope id missing", base("scopeId", ""), "scopeId", "val.required"},
+		{"scope id letters", base("scopeId", "abc"), "scopeId", "val.digits"},
+		{"scope type", base("scopeType", "tenant"), "scopeType", "val.enum"},
+		{"script source", base("scriptSource", "file"), "scriptSource", "val.enum"},
+		{"language", base("scriptLanguage", "6"), "scriptLanguage", "val.enum"},
+		{"content empty", base("scriptContent", " "), "scriptContent", "val.required"},
+		{"script id missing", base("scriptSource", "scriptId"), "scriptId", "val.required"},
+		{"script version zero", base("scriptSource", "scriptVersionId", "scriptVersionId", "0"), "scriptVersionId", "val.positive"},
+		{"param too long", base("scriptParam", strings.Repeat("参", 5001)), "scriptParam", "val.too_long"},
+		{"timeout zero", base("timeout", "0"), "timeout", "val.int_range"},
+		{"timeout big", base("timeout", "86401"), "timeout", "val.int_range"},
+		{"timeout text", base("timeout", "1h"), "timeout", "val.int_range"},
+		{"account none", base("accountAlias", " "), "accountAlias", "val.account_required"},
+		{"account id bad", base("accountId", "-1"), "accountId", "val.positive"},
+		{"task name long", base("taskName", strings.Repeat("名", 513)), "taskName", "val.too_long"},
+		{"no target", base("hosts", ""), "hosts", "val.no_target"},
+		{"bad ip", base("hosts", "0:10.0.0.256"), "hosts", "val.host_ip"},
+		{"ip leading zero", base("hosts", "10.0.0.01"), "hosts", "val.host_ip"},
+		{"bad cloud", base("hosts", "x:10.0.0.1"), "hosts", "val.cloud_id"},
+		{"ipv6", base("hosts", "::1"), "hosts", "val.host_ipv6"},
+		{"bad host id", base("hosts", "#0"), "hosts", "val.host_id"},
+		{"bad host id text", base("hosts", "host:abc"), "hosts", "val.host_id"},
+		{"bad json list", base("hosts", `[1, {"a":1}]`), "hosts", "val.json_list"},
+		{"bad topo", base("topoNodes", "module"), "topoNodes", "val.topo_node"},
+		{"bad topo id", base("topoNodes", "module:0"), "topoNodes", "val.topo_node"},
+		{"bad group", base("dynamicGroups", "g!1"), "dynamicGroups", "val.group_id"},
+		{"cf json", base("containerFilters", "[{"), "containerFilters", "val.json"},
+		{"cf not array", base("containerFilters", `"x"`), "containerFilters", "val.cf_array"},
+		{"cf element", base("containerFilters", `[1]`), "containerFilters", "val.cf_object"},
+		{"cf empty filter", base("containerFilters", `[{}]`), "containerFilters", "val.cf_empty"},
+		{"cf kind", base("containerFilters", `[{"kube_workload_filter":{"kind":"pod"}}]`), "containerFilters", "val.cf_kind"},
+		{"cf kind missing", base("containerFilters", `[{"kube_workload_filter":{}}]`), "containerFilters", "val.cf_kind_missing"},
+		{"cf cluster list", base("containerFilters", `[{"kube_cluster_filter":{"cluster_uid_list":"BCS"}}]`), "containerFilters", "val.cf_list"},
+		{"cf cluster required", base("containerFilters", `[{"kube_cluster_filter":{}}]`), "containerFilters", "val.cf_required"},
+		{"cf operator", base("containerFilters", `[{"kube_pod_filter":{"label_selector":[{"key":"app","operator":"like","values":["a"]}]}}]`), "containerFilters", "val.cf_label"},
+		{"cf in without values", base("containerFilters", `[{"kube_pod_filter":{"label_selector":[{"key":"app","operator":"in"}]}}]`), "containerFilters", "val.cf_label"},
+		{"cf exists with values", base("containerFilters", `[{"kube_pod_filter":{"label_selector":[{"key":"app","operator":"exists","values":["x"]}]}}]`), "containerFilters", "val.cf_label"},
+		{"cf requirement shape", base("containerFilters", `[{"kube_pod_filter":{"label_selector":[{"operator":"in"}]}}]`), "containerFilters", "val.cf_requirement"},
+		{"cf expr", base("containerFilters", `[{"kube_pod_filter":{"label_selector_expr":"app in (a"}}]`), "containerFilters", "val.cf_label_expr"},
+		{"cf bool", base("containerFilters", `[{"is_empty_filter":"yes"}]`), "containerFilters", "val.cf_bool"},
+		{"rolling empty", base("rollingEnabled", "true"), "rollingExpression", "val.required"},
+		{"rolling syntax", base("rollingEnabled", "true", "rollingExpression", "30%+"), "rollingExpression", "val.rolling_syntax"},
+		{"rolling zero", base("rollingEnabled", "true", "rollingExpression", "0"), "rollingExpression", "val.rolling_range"},
+		{"rolling percent range", base("rollingEnabled", "true", "rollingExpression", "101%"), "rollingExpression", "val.rolling_range"},
+		{"rolling mode", base("rollingEnabled", "true", "rollingExpression", "1", "rollingMode", "4"), "rollingMode", "val.enum"},
+		{"rolling too many batches", base("rollingEnabled", "true", "rollingExpression", "1", "hosts", manyHosts(600)), "rollingExpression", "val.rolling_batches"},
+		{"wait enum", base("wait", "sleep"), "wait", "val.enum"},
+		{"callback base missing", base("wait", "callback"), "callbackBaseUrl", "val.callback_base_required"},
+		{"callback base scheme", base("wait", "callback", "callbackBaseUrl", "ftp://x"), "callbackBaseUrl", "val.url"},
+		{"callback base query", base("wait", "callback", "callbackBaseUrl", "http://x:1/?a=1"), "callbackBaseUrl", "val.url_no_query"},
+		{"callback listen", base("wait", "callback", "callbackBaseUrl", "http://x:1", "callbackListen", "nope"), "callbackListen", "val.listen"},
+		{"callback url userinfo", base("callbackUrl", "http://u:p@x/cb"), "callbackUrl", "val.url_userinfo"},
+		{"callback url", base("callbackUrl", "x"), "callbackUrl", "val.url"},
+		{"wait timeout", base("waitTimeout", "-5"), "waitTimeout", "val.int_range"},
+		{"on cancel", base("onCancel", "kill"), "onCancel", "val.enum"},
+		{"operator enum", base("operator", "me"), "operator", "val.enum"},
+		{"tolerance", base("failureTolerance", "5%%"), "failureTolerance", "val.tolerance"},
+		{"tolerance pct", base("failureTolerance", "101%"), "failureTolerance", "val.tolerance"},
+		{"log mode", base("logMode", "some"), "logMode", "val.enum"},
+		{"bool", base("dryRun", "yes"), "dryRun", "val.bool"},
+		{"unresolved", base("scopeId", "${bizId}"), "scopeId", "val.unresolved"},
+		{"unresolved expr", base("hosts", "${{ variables.hosts }}"), "hosts", "val.unresolved"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			c, ps := parseInputs(t, tc.in)
+			if c != nil {
+				t.Fatalf("no problem found")
+			}
+			for _, p := range ps.Errors {
+				if p.Field == tc.field && p.Key == tc.key {
+					return
+				}
+			}
+			t.Errorf("want %s/%s, got %+v", tc.field, tc.key, ps.Errors)
+		})
+	}
+}
+
+func manyHosts(n int) string {
+	var b strings.Builder
+	for i := 0; i < n; i++ {
+		b.WriteString("0:10.0.")
+		b.WriteString(strconv.Itoa(i / 250))
+		b.WriteString(".")
+		b.WriteString(strconv.Itoa(i%250 + 1))
+		b.WriteString("\n")
+	}
+	return b.String()
+}
+
+// TestParse_AllProblemsAtOnce: several bad fields are all reported, each naming its label.
+func TestParse_AllProblemsAtOnce(t *testing.T) {
+	t.Parallel()
+	_, ps := parseInputs(t, map[string]string{"scopeId": "x", "timeout": "0", "hosts": "1.2.3", "logMode": "x"})
+	fields := map[string]bool{}
+	for _, p := range ps.Errors {
+		fields[p.Field] = true
+	}
+	for _, f := range []string{"scopeId", "timeout", "hosts", "logMode", "scriptContent"} {
+		if !fields[f] {
+			t.Errorf("no problem reported for %s: %+v", f, ps.Errors)
+		}
+	}
+	err := &InputError{Problems: ps.Errors, Lang: i18n.ZhCN}
+	for _, label := range []string{"资源范围 ID", "脚本超时（秒）", "主机", "日志"} {
+		if !strings.Contains(err.Error(), "「"+label+"」") {
+			t.Errorf("zh_CN message lacks label %s:\n%s", label, err.Error())
+		}
+	}
+}
+
+func TestParse_MissingPrivate(t *testing.T) {
+	t.Parallel()
+	var f Form
+	_ = decode(context.Background(), &f, envconfig.MapLookuper(base()))
+	_, ps := Parse(f, testBuild, bkci.PrivateConfig{}, []string{"BK_JOB_API_URL", "BK_APP_SECRET"}, i18n.EnUS)
+	if len(ps.Errors) != 2 || !onlyPrivateMissing(ps.Errors) {
+		t.Fatalf("problems = %+v", ps.Errors)
+	}
+	msg := (&InputError{Problems: ps.Errors, Lang: i18n.EnUS}).Error()
+	if !strings.Contains(msg, "BK_APP_SECRET") || !strings.Contains(msg, "administrator") {
+		t.Errorf("message: %s", msg)
+	}
+}
+
+func TestJoinLimited(t *testing.T) {
+	t.Parallel()
+	var labels []string
+	for i := 0; i < 1000; i++ {
+		labels = append(labels, "0:10.0.0."+strconv.Itoa(i))
+	}
+	got := joinLimited(labels, 4000)
+	if n := len([]rune(got)); n > 4000 {
+		t.Fatalf("length %d", n)
+	}
+	if !strings.Contains(got, "…(+") || !strings.HasSuffix(got, "more)") {
+		t.Fatalf("no marker: %s", got[len(got)-40:])
+	}
+	kept := strings.Count(got, ",") + 1
+	if !strings.HasSuffix(got, "…(+"+strconv.Itoa(1000-kept)+" more)") {
+		t.Errorf("marker count wrong: kept %d, tail %q", kept, got[len(got)-30:])
+	}
+	if short := joinLimited(labels[:3], 4000); short != "0:10.0.0.0,0:10.0.0.1,0:10.0.0.2" {
+		t.Errorf("short = %q", short)
+	}
+}

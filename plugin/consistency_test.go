@@ -1,0 +1,325 @@
+package plugin
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"reflect"
+	"regexp"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/tidwall/gjson"
+
+	"jobfastexecutescript/i18n"
+	"jobfastexecutescript/internal/jobstatus"
+	"jobfastexecutescript/internal/rolling"
+)
+
+func readTaskJSON(t *testing.T) gjson.Result {
+	t.Helper()
+	b, err := os.ReadFile("../task.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !gjson.ValidBytes(b) {
+		t.Fatal("task.json is not valid JSON")
+	}
+	return gjson.ParseBytes(b)
+}
+
+// TestTaskJSON_UploadRules checks the store's upload rules (bkci-plugin.md §1).
+func TestTaskJSON_UploadRules(t *testing.T) {
+	task := readTaskJSON(t)
+	if got := task.Get("atomCode").String(); got != AtomCode {
+		t.Errorf("atomCode = %q", got)
+	}
+	exec := task.Get("execution")
+	if exec.Get("language").String() != "golang" {
+		t.Errorf("execution.language = %q", exec.Get("language").String())
+	}
+	if got := exec.Get("post.postCondition").String(); got != "canceledOrTimeOut()" {
+		t.Errorf("post.postCondition = %q", got)
+	}
+	if exec.Get("post.postEntryParam").String() == "" {
+		t.Error("post.postEntryParam empty")
+	}
+	defaults := map[string]int{}
+	for _, o := range exec.Get("os").Array() {
+		name, target, pkg := o.Get("osName"), o.Get("target"), o.Get("packagePath").String()
+		if name.Type != gjson.String || target.Type != gjson.String || name.String() == "" || target.String() == "" {
+			t.Errorf("os entry without osName/target: %s", o.Raw)
+		}
+		base := filepath.Base(pkg)
+		if !strings.HasPrefix(pkg, "bin/"+name.String()+"_"+o.Get("osArch").String()+"/") {
+			t.Errorf("packagePath %q does not match os/arch", pkg)
+		}
+		if strings.TrimPrefix(target.String(), "./") != base {
+			t.Errorf("target %q must run the basename %q", target.String(), base)
+		}
+		if name.String() != "windows" {
+			found := false
+			for _, d := range o.Get("demands").Array() {
+				found = found || d.String() == "chmod +x "+base
+			}
+			if !found {
+				t.Errorf("%s/%s: demands lack chmod +x %s", name, o.Get("osArch"), base)
+			}
+		}
+		if o.Get("defaultFlag").Bool() {
+			defaults[name.String()]++
+		}
+		if o.Get("defaultFlag").Type != gjson.True && o.Get("defaultFlag").Type != gjson.False {
+			t.Errorf("defaultFlag must be a boolean: %s", o.Raw)
+		}
+	}
+	for _, osName := range []string{"linux", "darwin", "windows"} {
+		if defaults[osName] != 1 {
+			t.Errorf("%s has %d defaultFlag entries, want exactly 1", osName, defaults[osName])
+		}
+	}
+	groups := map[string]bool{}
+	for _, g := range task.Get("inputGroups").Array() {
+		if g.Get("name").Type != gjson.String || g.Get("label").Type != gjson.String ||
+			(g.Get("isExpanded").Type != gjson.True && g.Get("isExpanded").Type != gjson.False) {
+			t.Errorf("inputGroups entry must have string name, string label, bool isExpanded: %s", g.Raw)
+		}
+		groups[g.Get("name").String()] = true
+	}
+	inputs := task.Get("input").Map()
+	if len(inputs) == 0 || len(inputs) > 100 {
+		t.Errorf("%d inputs; the store allows 1..100", len(inputs))
+	}
+	for name, in := range inputs {
+		if in.Get("type").String() == "" {
+			t.Errorf("input %s has no type", name)
+		}
+		if g := in.Get("groupName"); g.Exists() && !groups[g.String()] {
+			t.Errorf("input %s: unknown groupName %q", name, g.String())
+		}
+		for _, e := range in.Get("rely.expression").Array() {
+			if _, ok := inputs[e.Get("key").String()]; !ok {
+				t.Errorf("input %s: rely on unknown field %q", name, e.Get("key").String())
+			}
+		}
+	}
+	outputs := task.Get("output").Map()
+	if len(outputs) == 0 || len(outputs) > 100 {
+		t.Errorf("%d outputs; the store allows 1..100", len(outputs))
+	}
+	for name, o := range outputs {
+		switch o.Get("type").String() {
+		case "string", "artifact", "report":
+		default:
+			t.Errorf("output %s has type %q", name, o.Get("type").String())
+		}
+	}
+}
+
+// TestTaskJSON_MatchesForm: every form field is read by the code, every field read is in the form, and
+// the defaults agree.
+func TestTaskJSON_MatchesForm(t *testing.T) {
+	task := readTaskJSON(t)
+	inputs := task.Get("input").Map()
+	typ := reflect.TypeOf(Form{})
+	read := map[string]bool{}
+	for i := 0; i < typ.NumField(); i++ {
+		tag := typ.Field(i).Tag.Get("env")
+		parts := strings.Split(tag, ",")
+		key := strings.TrimSpace(parts[0])
+		def, hasDef := "", false
+		for _, p := range parts[1:] {
+			if v, ok := strings.CutPrefix(strings.TrimSpace(p), "default="); ok {
+				def, hasDef = v, true
+			}
+		}
+		read[key] = true
+		in, ok := inputs[key]
+		if !ok {
+			t.Errorf("Form reads %q, which task.json does not declare", key)
+			continue
+		}
+		want := in.Get("default")
+		switch {
+		case !want.Exists() && hasDef:
+			t.Errorf("%s: code default %q, task.json has none", key, def)
+		case want.Exists() && !hasDef && want.String() != "" && key != "scriptContent":
+			// scriptContent's default is the form's multi-line template: BK-CI always sends the field's
+			// text, and an emptied editor must stay an error, so the code has no default for it.
+			t.Errorf("%s: task.json default %q, code has none", key, want.String())
+		case want.Exists() && hasDef && want.String() != def:
+			t.Errorf("%s: task.json default %q, code default %q", key, want.String(), def)
+		}
+	}
+	for name := range inputs {
+		if !read[name] {
+			t.Errorf("task.json input %q is never read by the code", name)
+		}
+	}
+}
+
+// formTexts lists every translatable string leaf of task.json as BK-CI keys it.
+func formTexts(task gjson.Result) map[string]string {
+	out := map[string]string{}
+	for i, g := range task.Get("inputGroups").Array() {
+		out[fmt.Sprintf("inputGroups[%d].label", i)] = g.Get("label").String()
+	}
+	for name, in := range task.Get("input").Map() {
+		for _, k := range []string{"label", "desc", "placeholder", "text"} {
+			if v := in.Get(k); v.Type == gjson.String && v.String() != "" {
+				out["input."+name+"."+k] = v.String()
+			}
+		}
+		for i, l := range in.Get("list").Array() {
+			out[fmt.Sprintf("input.%s.list[%d].label", name, i)] = l.Get("label").String()
+		}
+		for i, o := range in.Get("options").Array() {
+			out[fmt.Sprintf("input.%s.options[%d].name", name, i)] = o.Get("name").String()
+		}
+	}
+	for name, o := range task.Get("output").Map() {
+		out["output."+name+".description"] = o.Get("description").String()
+	}
+	return out
+}
+
+var (
+	keyLiteralRe = regexp.MustCompile(`"((?:val|warn|msg|plan|report|status|lang|rolling|field)\.[A-Za-z0-9_.]+)"`)
+	formKeyRe    = regexp.MustCompile(`^(input\.|output\.|inputGroups\[)`)
+)
+
+// dynamicKeys are keys the code builds at run time (status names, field labels, enumerations).
+func dynamicKeys(task gjson.Result) map[string]bool {
+	k := map[string]bool{"status.unknown": true}
+	for _, c := range jobstatus.JobCodes {
+		k[fmt.Sprintf("status.job.%d", c)] = true
+	}
+	for _, c := range jobstatus.TargetCodes {
+		k[fmt.Sprintf("status.target.%d", c)] = true
+	}
+	for name := range task.Get("input").Map() {
+		k["field."+name] = true
+	}
+	for i := 1; i <= 5; i++ {
+		k[fmt.Sprintf("lang.%d", i)] = true
+	}
+	for i := 1; i <= 3; i++ {
+		k[fmt.Sprintf("rolling.mode.%d", i)] = true
+	}
+	for _, r := range []string{"invalid_name", "reserved", "bk_ci_prefix", "too_long"} {
+		k["msg.var_skipped_"+r] = true
+	}
+	for _, r := range []string{rolling.ReasonEmpty, rolling.ReasonSyntax, rolling.ReasonRange} {
+		k["val.rolling_"+r] = true
+	}
+	for _, w := range []string{rolling.WarnIncrementNotLast, rolling.WarnFullPercentNotLast, rolling.WarnLeadingZero} {
+		k["warn.rolling_"+w] = true
+	}
+	for _, c := range errorCodes {
+		k[fmt.Sprint(c)] = true
+	}
+	return k
+}
+
+// codeKeys scans the project's Go sources (not tests) for message keys.
+func codeKeys(t *testing.T) map[string]bool {
+	t.Helper()
+	keys := map[string]bool{}
+	for _, dir := range []string{".", "../internal/report", "../internal/bkci", "../internal/wait"} {
+		files, _ := filepath.Glob(filepath.Join(dir, "*.go"))
+		for _, f := range files {
+			if strings.HasSuffix(f, "_test.go") {
+				continue
+			}
+			b, err := os.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, m := range keyLiteralRe.FindAllStringSubmatch(string(b), -1) {
+				if strings.HasSuffix(m[1], ".") || strings.HasSuffix(m[1], "_") {
+					continue // a prefix completed at run time (listed in dynamicKeys)
+				}
+				keys[m[1]] = true
+			}
+		}
+	}
+	return keys
+}
+
+// TestI18n_Complete: every form text and runtime key exists in both locales, zh_CN matches task.json's
+// literal strings, and no key is left over.
+func TestI18n_Complete(t *testing.T) {
+	task := readTaskJSON(t)
+	form := formTexts(task)
+	used := codeKeys(t)
+	dyn := dynamicKeys(task)
+	for _, lang := range i18n.Langs {
+		table, err := i18n.Table(lang)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for k, v := range form {
+			got, ok := table[k]
+			switch {
+			case !ok:
+				t.Errorf("%s: missing form key %s", lang, k)
+			case lang == i18n.ZhCN && got != v:
+				t.Errorf("zh_CN %s = %q, task.json says %q", k, got, v)
+			}
+		}
+		for k := range used {
+			if _, ok := table[k]; !ok {
+				t.Errorf("%s: missing runtime key %s", lang, k)
+			}
+		}
+		for k := range dyn {
+			if _, ok := table[k]; !ok {
+				t.Errorf("%s: missing key %s", lang, k)
+			}
+		}
+		var leftovers []string
+		for k := range table {
+			if _, isForm := form[k]; isForm || used[k] || dyn[k] {
+				continue
+			}
+			leftovers = append(leftovers, k)
+		}
+		sort.Strings(leftovers)
+		if len(leftovers) > 0 {
+			t.Errorf("%s: keys used nowhere: %v", lang, leftovers)
+		}
+		for k := range table {
+			if formKeyRe.MatchString(k) {
+				if _, ok := form[k]; !ok {
+					t.Errorf("%s: form key %s matches nothing in task.json", lang, k)
+				}
+			}
+		}
+	}
+}
+
+// TestErrorCodes: errorCodes.json lists exactly the codes the plugin uses, six digits starting with 8,
+// each translated.
+func TestErrorCodes(t *testing.T) {
+	b, err := os.ReadFile("../errorCodes.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var listed []int
+	if err := json.Unmarshal(b, &listed); err != nil {
+		t.Fatal(err)
+	}
+	want := append([]int(nil), errorCodes...)
+	sort.Ints(want)
+	sort.Ints(listed)
+	if !reflect.DeepEqual(listed, want) {
+		t.Errorf("errorCodes.json = %v, code uses %v", listed, want)
+	}
+	for _, c := range listed {
+		if c < 800000 || c > 899999 {
+			t.Errorf("code %d is not six digits starting with 8", c)
+		}
+	}
+}

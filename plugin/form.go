@@ -1,0 +1,74 @@
+package plugin
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/sethvargo/go-envconfig"
+)
+
+// Form holds the step's inputs exactly as BK-CI delivers them: every value a string. Each field's env tag
+// is its task.json input key and its default is task.json's default (a consistency test checks both).
+// Parsing and validation happen once, in Parse.
+type Form struct {
+	ScopeType        string `env:"scopeType, default=biz"`
+	ScopeID          string `env:"scopeId"`
+	ScriptSource     string `env:"scriptSource, default=inline"`
+	ScriptLanguage   string `env:"scriptLanguage, default=1"`
+	ScriptContent    string `env:"scriptContent"`
+	ScriptID         string `env:"scriptId"`
+	ScriptVersionID  string `env:"scriptVersionId"`
+	ScriptParam      string `env:"scriptParam"`
+	ParamSensitive   string `env:"paramSensitive, default=false"`
+	Timeout          string `env:"timeout, default=7200"`
+	AccountAlias     string `env:"accountAlias, default=root"`
+	AccountID        string `env:"accountId"`
+	TaskName         string `env:"taskName"`
+	Hosts            string `env:"hosts"`
+	DynamicGroups    string `env:"dynamicGroups"`
+	TopoNodes        string `env:"topoNodes"`
+	ContainerFilters string `env:"containerFilters"`
+	RollingEnabled   string `env:"rollingEnabled, default=false"`
+	RollingExpr      string `env:"rollingExpression"`
+	RollingMode      string `env:"rollingMode, default=1"`
+	Wait             string `env:"wait, default=poll"`
+	CallbackListen   string `env:"callbackListen"`
+	CallbackBaseURL  string `env:"callbackBaseUrl"`
+	CallbackURL      string `env:"callbackUrl"`
+	WaitTimeout      string `env:"waitTimeout"`
+	OnCancel         string `env:"onCancel, default=terminate"`
+	Operator         string `env:"operator, default=lastModifier"`
+	FailureTolerance string `env:"failureTolerance, default=0"`
+	LogMode          string `env:"logMode, default=auto"`
+	ExtractVars      string `env:"extractVars, default=true"`
+	DryRun           string `env:"dryRun, default=false"`
+}
+
+// Build holds the BK-CI build variables the step uses.
+type Build struct {
+	ProjectID      string `env:"BK_CI_PROJECT_NAME"`
+	PipelineID     string `env:"BK_CI_PIPELINE_ID"`
+	PipelineName   string `env:"BK_CI_PIPELINE_NAME"`
+	BuildID        string `env:"BK_CI_BUILD_ID"`
+	BuildNum       string `env:"BK_CI_BUILD_NUM"`
+	StartUser      string `env:"BK_CI_START_USER_ID"`
+	UpdateUser     string `env:"BK_CI_PIPELINE_UPDATE_USER"`
+	TaskID         string `env:"BK_CI_BUILD_TASK_ID"`
+	StepID         string `env:"BK_CI_STEP_ID"`
+	AtomTimeout    string `env:"BK_CI_ATOM_TIMEOUT"`
+	Locale         string `env:"BK_CI_LOCALE_LANGUAGE"`
+	Workspace      string `env:"bkWorkspace"`
+	WorkspaceEnv   string `env:"WORKSPACE"`
+	ParentTaskID   string `env:"parentTaskId"`
+	ExecuteCount   string `env:"BK_CI_BUILD_EXECUTE_COUNT"`
+	AtomVersion    string `env:"BK_CI_ATOM_VERSION"`
+	ProjectNameAlt string `env:"PROJECT_ID"`
+}
+
+// decode fills a struct tagged with env keys from l (input.json first, then the environment).
+func decode(ctx context.Context, target any, l envconfig.Lookuper) error {
+	if err := envconfig.ProcessWith(ctx, &envconfig.Config{Target: target, Lookuper: l}); err != nil {
+		return fmt.Errorf("decode inputs: %w", err)
+	}
+	return nil
+}

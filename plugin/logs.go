@@ -1,0 +1,285 @@
+package plugin
+
+import (
+	"context"
+	"strings"
+	"sync"
+
+	"jobfastexecutescript/internal/jobapi"
+	"jobfastexecutescript/internal/logvars"
+)
+
+const (
+	maxLogObjects      = 500     // JOB's limit per log request
+	logBytesPerRequest = 4 << 20 // aim for responses of about this size
+	logConcurrency     = 3       // log requests in flight
+	failedTailLines    = 30      // lines of a failed target's log kept for the summary and report
+	failedTailBytes    = 4 << 10 //
+	okTailLines        = 5       // lines kept for a successful target's report row
+	okTailBytes        = 512     //
+	maxFoldedTails     = 100     // failed targets whose tails are folded into the main log
+	maxSummaryRows     = 200     // failed targets listed in the summary table
+)
+
+// streamer prints the logs of a few targets while the job runs: each complete line exactly once, under
+// the target's sub-tag, and marks a target's sub-tag finished when the target is.
+type streamer struct {
+	s        *step
+	sub      jobapi.Submitted
+	mu       sync.Mutex
+	offset   map[jobapi.ObjectKey]int  // bytes of the log already printed (whole lines)
+	finished map[jobapi.ObjectKey]bool // sub-tag finished
+}
+
+func newStreamer(s *step, sub jobapi.Submitted) *streamer {
+	return &streamer{s: s, sub: sub, offset: map[jobapi.ObjectKey]int{}, finished: map[jobapi.ObjectKey]bool{}}
+}
+
+// update reads the logs of targets that have started and are not done yet, and prints their new lines.
+func (st *streamer) update(ctx context.Context, results []jobapi.ObjectResult) {
+	var keys []jobapi.ObjectKey
+	final := map[jobapi.ObjectKey]bool{}
+	labels := map[jobapi.ObjectKey]string{}
+	for _, r := range results {
+		k := r.Object.Key()
+		if st.finished[k] || r.Status == 5 {
+			continue
+		}
+		keys = append(keys, k)
+		labels[k] = label(r.Object)
+		final[k] = isTargetFinished(r.Status)
+	}
+	if len(keys) == 0 {
+		return
+	}
+	logs, err := st.s.client.BatchGetObjectLogs(ctx, st.s.scope(), st.sub.JobInstanceID, st.sub.StepInstanceID, keys)
+	if err != nil {
+		st.s.log.Warn(st.s.t("msg.log_failed", st.s.apiErrorText(err)))
+		return
+	}
+	for _, l := range logs {
+		if _, asked := labels[l.Key]; !asked {
+			continue
+		}
+		st.print(labels[l.Key], l.Key, l.Content, final[l.Key])
+	}
+}
+
+// print writes content's lines past the key's offset; a trailing partial line waits for more unless
+// the target is done. It returns nothing: the offsets remember what was printed.
+func (st *streamer) print(lbl string, k jobapi.ObjectKey, content string, done bool) {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if st.finished[k] {
+		return
+	}
+	off := st.offset[k]
+	if off > len(content) {
+		off = 0 // JOB restarted the log (a retry in JOB): print it anew
+	}
+	rest := content[off:]
+	end := len(rest)
+	if !done {
+		end = strings.LastIndexByte(rest, '\n') + 1
+	}
+	if end > 0 {
+		st.s.printTargetLines(lbl, rest[:end])
+		st.offset[k] = off + end
+	}
+	if done {
+		st.s.log.SubTagFinish(lbl)
+		st.finished[k] = true
+	}
+}
+
+func (s *step) printTargetLines(lbl, text string) {
+	text = strings.TrimSuffix(strings.ReplaceAll(text, "\r\n", "\n"), "\n")
+	if text == "" {
+		return
+	}
+	for _, line := range strings.Split(text, "\n") {
+		s.log.SubTag(lbl, line)
+	}
+}
+
+// readLogs reads the logs the step needs after the job finished, in label order, in chunks of at most
+// 500 targets (fewer when logs are large), a few requests in flight. Each log is printed (per logMode),
+// scanned for variables and cut to a tail, then dropped: memory does not grow with the log volume.
+func (s *step) readLogs(ctx context.Context, sub jobapi.Submitted, targets []*target, stream *streamer, vars *logvars.Collector) {
+	printAll := s.printMode(len(targets))
+	var need []*target
+	for _, t := range targets {
+		print := printAll == "all" || (printAll == "failed" && !t.ok)
+		if s.cfg.ExtractVars || print || !t.ok {
+			need = append(need, t)
+		}
+	}
+	if len(need) == 0 {
+		return
+	}
+	type chunk struct {
+		ts   []*target
+		logs map[jobapi.ObjectKey]jobapi.ObjectLog
+		err  error
+		done chan struct{}
+	}
+	size := maxLogObjects
+	sem := make(chan struct{}, logConcurrency)
+	var mu sync.Mutex
+	avg := 0 // average bytes per log seen so far
+	next := 0
+	// Chunks are planned lazily so that their size adapts to the log sizes already seen.
+	plan := func() *chunk {
+		mu.Lock()
+		defer mu.Unlock()
+		if next >= len(need) {
+			return nil
+		}
+		if avg > 0 {
+			size = logBytesPerRequest / avg
+			if size < 1 {
+				size = 1
+			}
+			if size > maxLogObjects {
+				size = maxLogObjects
+			}
+		}
+		end := next + size
+		if end > len(need) {
+			end = len(need)
+		}
+		c := &chunk{ts: need[next:end], done: make(chan struct{})}
+		next = end
+		return c
+	}
+	fetch := func(c *chunk) {
+		defer close(c.done)
+		keys := make([]jobapi.ObjectKey, len(c.ts))
+		for i, t := range c.ts {
+			keys[i] = t.res.Object.Key()
+		}
+		logs, err := s.client.BatchGetObjectLogs(ctx, s.scope(), sub.JobInstanceID, sub.StepInstanceID, keys)
+		c.err = err
+		c.logs = make(map[jobapi.ObjectKey]jobapi.ObjectLog, len(logs))
+		total := 0
+		for _, l := range logs {
+			c.logs[l.Key] = l
+			total += len(l.Content)
+		}
+		if len(logs) > 0 {
+			mu.Lock()
+			if a := total / len(logs); a > avg || avg == 0 {
+				avg = a + 1
+			}
+			mu.Unlock()
+		}
+	}
+	// Producer: start fetches, bounded by sem; consumer: handle chunks in order.
+	queue := make(chan *chunk, logConcurrency)
+	go func() {
+		defer close(queue)
+		for planned := 0; ; planned++ {
+			sem <- struct{}{}
+			c := plan()
+			if c == nil {
+				<-sem
+				return
+			}
+			go func() { fetch(c); <-sem }()
+			select {
+			case queue <- c:
+			case <-ctx.Done():
+				return
+			}
+			// Wait for the first chunk before planning the second, so sizes adapt early.
+			if planned == 0 {
+				<-c.done
+			}
+		}
+	}()
+	warned := false
+	for c := range queue {
+		<-c.done
+		if c.err != nil && !warned {
+			warned = true
+			s.log.Warn(s.t("msg.log_failed", s.apiErrorText(c.err)))
+		}
+		for _, t := range c.ts {
+			l, ok := c.logs[t.res.Object.Key()]
+			if !ok {
+				continue
+			}
+			s.handleLog(t, l.Content, printAll, stream, vars)
+		}
+		c.logs = nil
+	}
+}
+
+// handleLog prints (per logMode), extracts variables and keeps the tail of one target's log.
+func (s *step) handleLog(t *target, content, printMode string, stream *streamer, vars *logvars.Collector) {
+	t.logged = true
+	print := printMode == "all" || (printMode == "failed" && !t.ok)
+	if print {
+		if stream != nil {
+			stream.print(t.label, t.res.Object.Key(), content, true)
+		} else {
+			s.printTargetLines(t.label, content)
+			s.log.SubTagFinish(t.label)
+		}
+	}
+	if vars != nil {
+		vars.Add(t.label, content)
+	}
+	if t.ok {
+		t.tail = tail(content, okTailLines, okTailBytes)
+	} else {
+		t.tail = tail(content, failedTailLines, failedTailBytes)
+	}
+}
+
+// printMode is whose logs are printed: "all", "failed" or "none".
+func (s *step) printMode(total int) string {
+	switch s.cfg.LogMode {
+	case "all":
+		return "all"
+	case "failed":
+		return "failed"
+	case "none":
+		return "none"
+	}
+	if total <= autoLogTargetLimit {
+		return "all"
+	}
+	return "failed"
+}
+
+// streamLive reports whether lines are printed while the job runs.
+func (s *step) streamLive(total int) bool {
+	return total <= autoLogTargetLimit && (s.cfg.LogMode == "auto" || s.cfg.LogMode == "all")
+}
+
+// tail returns at most the last n lines and b bytes of s (cut at a line or UTF-8 boundary), copied so
+// that the full log can be freed.
+func tail(s string, n, b int) string {
+	s = strings.TrimRight(s, "\r\n")
+	if len(s) > b {
+		s = s[len(s)-b:]
+		if i := strings.IndexByte(s, '\n'); i >= 0 && i < len(s)-1 {
+			s = s[i+1:]
+		} else {
+			for len(s) > 0 && s[0]&0xC0 == 0x80 {
+				s = s[1:]
+			}
+		}
+	}
+	for i, cut := len(s), 0; i > 0; i-- {
+		if s[i-1] == '\n' {
+			cut++
+			if cut == n {
+				s = s[i:]
+				break
+			}
+		}
+	}
+	return strings.Clone(s)
+}

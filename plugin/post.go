@@ -1,0 +1,122 @@
+package plugin
+
+import (
+	"context"
+	"errors"
+	"io/fs"
+	"strconv"
+	"strings"
+
+	"github.com/sethvargo/go-envconfig"
+
+	"jobfastexecutescript/i18n"
+	"jobfastexecutescript/internal/bkci"
+)
+
+// runPost is the post action (postCondition canceledOrTimeOut()): BK-CI killed the step, maybe with
+// SIGKILL; terminate the job its state file names, when onCancel says so.
+func (s *step) runPost(ctx context.Context) *outcome {
+	in, err := bkci.LoadInput(s.env.Getenv)
+	if err != nil {
+		return s.fail(&InputError{Lang: s.lang, Problems: []Problem{{Key: "val.input_file", Args: []any{err.Error()}}}})
+	}
+	s.in = in
+	if loc := in.Get("BK_CI_LOCALE_LANGUAGE"); loc != "" && s.env.Getenv("BK_CI_LOCALE_LANGUAGE") == "" {
+		s.lang = i18n.ParseLang(loc)
+	}
+	parent := strings.TrimSpace(in.Get("parentTaskId"))
+	if parent == "" {
+		parent = s.env.Getenv("parentTaskId")
+	}
+	if parent == "" {
+		s.log.Info(s.t("msg.post_no_parent"))
+		return &outcome{success: true, message: s.t("msg.post_nothing")}
+	}
+	cfg, err := s.load(ctx)
+	if err != nil {
+		var ie *InputError
+		if !errors.As(err, &ie) || !onlyFormProblems(ie.Problems) {
+			return s.fail(err)
+		}
+		// The form no longer matters here: only the private config and the state file do.
+		if cfg, err = s.loadForPost(ctx); err != nil {
+			return s.fail(err)
+		}
+	}
+	s.cfg = cfg
+	st, err := readState(statePath(cfg.Build, s.env.Getenv, parent))
+	if errors.Is(err, fs.ErrNotExist) {
+		s.log.Info(s.t("msg.post_no_job", parent))
+		return &outcome{success: true, message: s.t("msg.post_nothing")}
+	}
+	if err != nil {
+		s.log.Warn(s.t("msg.state_failed", s.log.Redact(err.Error())))
+		return &outcome{success: true, message: s.t("msg.post_nothing")}
+	}
+	s.jobID = st.JobInstanceID
+	cfg.ScopeType, cfg.ScopeID, cfg.Operator = st.ScopeType, st.ScopeID, st.Operator
+	if st.OnCancel != "" {
+		cfg.OnCancel = st.OnCancel
+	}
+	if cfg.OnCancel != "terminate" {
+		s.log.Info(s.t("msg.left_running", st.JobInstanceID, st.JobURL))
+		return &outcome{success: true, message: s.t("msg.post_left", st.JobInstanceID)}
+	}
+	client, err := s.newClient(cfg)
+	if err != nil {
+		return s.fail(err)
+	}
+	s.client = client
+	scope := s.scope()
+	status, err := client.GetJobInstanceStatus(ctx, scope, st.JobInstanceID, false)
+	if err != nil {
+		return s.postUnreachable(err)
+	}
+	if status.Finished {
+		s.log.Info(s.t("msg.post_already_finished", st.JobInstanceID, s.statusName("job", status.Job.Status)))
+		return &outcome{success: true, message: s.t("msg.post_nothing")}
+	}
+	code := s.terminate(ctx)
+	s.data = map[string]bkci.Data{"job_status_code": bkci.StringData(strconv.Itoa(code))}
+	if code == 2 || code == 7 {
+		return s.postUnreachable(errors.New(s.t("msg.post_still_running", st.JobInstanceID)))
+	}
+	return &outcome{success: true, message: s.t("msg.post_terminated", st.JobInstanceID)}
+}
+
+func (s *step) postUnreachable(err error) *outcome {
+	return &outcome{errorType: bkci.ErrorTypeThirdParty, errorCode: codePostUnreachable, platformErrorCode: platformCode(err),
+		message: s.t("msg.post_unreachable", s.jobID, s.apiErrorText(err))}
+}
+
+// onlyFormProblems reports whether none of the problems concerns the private config or input.json.
+func onlyFormProblems(ps []Problem) bool {
+	for _, p := range ps {
+		if p.Key == "val.private_missing" || p.Key == "val.input_file" {
+			return false
+		}
+	}
+	return true
+}
+
+// loadForPost reads just the private config and build variables, ignoring the form.
+func (s *step) loadForPost(ctx context.Context) (*Config, error) {
+	env := envLookuper(s.env.Getenv)
+	priv, missing, err := bkci.LoadPrivateConfig(ctx, s.in, env)
+	if err != nil {
+		return nil, err
+	}
+	if len(missing) > 0 {
+		var ps []Problem
+		for _, k := range missing {
+			ps = append(ps, Problem{Key: "val.private_missing", Args: []any{k}})
+		}
+		return nil, &InputError{Lang: s.lang, Problems: ps}
+	}
+	s.log.AddSecret(priv.AppSecret)
+	var b Build
+	if err := decode(ctx, &b, envconfig.MultiLookuper(s.in.Lookuper(), env)); err != nil {
+		return nil, err
+	}
+	return &Config{Lang: s.lang, Private: priv, Build: b, OnCancel: "terminate"}, nil
+}

@@ -1,0 +1,285 @@
+package plugin
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"jobfastexecutescript/internal/bkci"
+	"jobfastexecutescript/internal/jobapi"
+	"jobfastexecutescript/internal/jobstatus"
+	"jobfastexecutescript/internal/logvars"
+	"jobfastexecutescript/internal/report"
+)
+
+// maxOutputRunes is BK-CI's limit for one output value.
+const maxOutputRunes = 4000
+
+// reservedOutputs are the step's own outputs (interface.md §4): extracted variables never take them.
+var reservedOutputs = map[string]bool{
+	"job_instance_id": true, "job_instance_name": true, "step_instance_id": true, "job_url": true,
+	"job_status": true, "job_status_code": true, "total_count": true, "success_count": true,
+	"failed_count": true, "success_targets": true, "failed_targets": true, "job_report": true,
+}
+
+// results turns the finished job into the verdict, the outputs, the logs, the summary and the report.
+func (s *step) results(ctx context.Context, w *watcher, final *jobapi.JobStatus) *outcome {
+	sub := w.sub
+	if sub.StepInstanceID == 0 && len(final.Steps) > 0 {
+		sub.StepInstanceID = final.Steps[0].ID
+		s.data["step_instance_id"] = bkci.StringData(fmt.Sprint(sub.StepInstanceID))
+	}
+	s.lastCode = final.Job.Status
+	targets := targetsOf(final)
+	var vars *logvars.Collector
+	if s.cfg.ExtractVars {
+		vars = logvars.NewCollector(func(name string) bool { return reservedOutputs[name] })
+	}
+	s.readLogs(ctx, sub, targets, w.stream, vars)
+
+	var okLabels, failedLabels []string
+	counts := map[int]int{}
+	for _, t := range targets {
+		counts[t.res.Status]++
+		if t.ok {
+			okLabels = append(okLabels, t.label)
+		} else {
+			failedLabels = append(failedLabels, t.label)
+		}
+	}
+	total, failed := len(targets), len(failedLabels)
+	s.data["job_status_code"] = bkci.StringData(fmt.Sprint(final.Job.Status))
+	s.data["total_count"] = bkci.StringData(strconv.Itoa(total))
+	s.data["success_count"] = bkci.StringData(strconv.Itoa(len(okLabels)))
+	s.data["failed_count"] = bkci.StringData(strconv.Itoa(failed))
+	s.data["success_targets"] = bkci.StringData(joinLimited(okLabels, maxOutputRunes))
+	s.data["failed_targets"] = bkci.StringData(joinLimited(failedLabels, maxOutputRunes))
+
+	var vres logvars.Result
+	if vars != nil {
+		vres = vars.Result()
+		s.applyVars(vres)
+	}
+	o := s.verdict(final.Job.Status, total, failed)
+	s.printSummary(targets, counts, o)
+	s.writeReport(final, targets, counts, vres, o)
+	return o
+}
+
+// verdict applies interface.md §9.
+func (s *step) verdict(code, total, failed int) *outcome {
+	v := jobstatus.Verdict(code)
+	allowed := s.cfg.FailureTolerance.Allowed(total)
+	switch {
+	case total == 0:
+		return &outcome{jobStatus: "failed", errorType: bkci.ErrorTypeUser, errorCode: codeNoTargets,
+			platformErrorCode: 0, message: s.t("msg.no_targets", s.jobID)}
+	case v == "success" && failed <= allowed:
+		msg := s.t("msg.result_success", s.jobID, total, total-failed)
+		if failed > 0 {
+			msg = s.t("msg.result_success_tolerated", s.jobID, total, failed, s.cfg.FailureTolerance.String())
+		}
+		return &outcome{success: true, jobStatus: "success", message: msg}
+	case v == "success":
+		return &outcome{jobStatus: "failed", errorType: bkci.ErrorTypeUser, errorCode: codeJobFailed,
+			message: s.t("msg.result_beyond_tolerance", s.jobID, failed, total, s.cfg.FailureTolerance.String())}
+	case v == "terminated":
+		return &outcome{jobStatus: "terminated", errorType: bkci.ErrorTypeUser, errorCode: codeTerminated,
+			message: s.t("msg.result_terminated", s.jobID, s.statusName("job", code), failed, total)}
+	case v == "abnormal":
+		return &outcome{jobStatus: "abnormal", errorType: bkci.ErrorTypeThirdParty, errorCode: codeAbnormal,
+			message: s.t("msg.result_abnormal", s.jobID, s.statusName("job", code), failed, total)}
+	}
+	return &outcome{jobStatus: "failed", errorType: bkci.ErrorTypeUser, errorCode: codeJobFailed,
+		message: s.t("msg.result_failed", s.jobID, s.statusName("job", code), failed, total)}
+}
+
+// applyVars adds the extracted variables to the outputs, with the warnings §8 and §9 ask for.
+func (s *step) applyVars(r logvars.Result) {
+	for _, sk := range r.Skipped {
+		s.log.Warn(s.t("msg.var_skipped_"+sk.Reason, sk.Name, strings.Join(sk.Labels, ", ")))
+	}
+	for _, c := range r.Conflicts {
+		s.log.Warn(s.t("msg.var_conflict", c.Name, c.Label, strings.Join(c.Others, ", ")))
+	}
+	names := make([]string, 0, len(r.Values))
+	for name := range r.Values {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		s.data[name] = bkci.StringData(r.Values[name])
+	}
+	if len(names) > 0 {
+		s.log.Info(s.t("msg.vars_set", strings.Join(names, ", ")))
+	}
+}
+
+// joinLimited joins labels with "," so that the result has at most limit code points including the
+// marker "…(+N more)".
+func joinLimited(labels []string, limit int) string {
+	full := strings.Join(labels, ",")
+	if utf8.RuneCountInString(full) <= limit {
+		return full
+	}
+	var b strings.Builder
+	used := 0
+	for i, l := range labels {
+		marker := fmt.Sprintf("…(+%d more)", len(labels)-i)
+		sep := 0
+		if i > 0 {
+			sep = 1
+		}
+		n := utf8.RuneCountInString(l)
+		// Room for this label and, unless it is the last, the marker for the rest.
+		restMarker := fmt.Sprintf("…(+%d more)", len(labels)-i-1)
+		if used+sep+n+utf8.RuneCountInString(restMarker) > limit {
+			b.WriteString(marker)
+			return b.String()
+		}
+		if sep == 1 {
+			b.WriteByte(',')
+		}
+		b.WriteString(l)
+		used += sep + n
+	}
+	return b.String()
+}
+
+// printSummary writes the end of the main log: counts by status, the failed targets, and each failed
+// target's log tail folded.
+func (s *step) printSummary(targets []*target, counts map[int]int, o *outcome) {
+	s.log.Group(s.t("msg.summary_title", len(targets)))
+	codes := make([]int, 0, len(counts))
+	for c := range counts {
+		codes = append(codes, c)
+	}
+	sort.Ints(codes)
+	for _, c := range codes {
+		s.log.Info(s.t("msg.summary_count", s.statusName("target", c), c, counts[c]))
+	}
+	s.log.EndGroup()
+	rows := 0
+	var failed []*target
+	for _, t := range targets {
+		if !t.ok {
+			failed = append(failed, t)
+		}
+	}
+	if len(failed) > 0 {
+		s.log.Info(s.t("msg.failed_header", len(failed)))
+		for _, t := range failed {
+			if rows == maxSummaryRows {
+				s.log.Info(s.t("msg.more_in_report", len(failed)-rows))
+				break
+			}
+			rows++
+			s.log.Info(s.t("msg.failed_row", t.label, s.statusName("target", t.res.Status), exitText(t.res.ExitCode), t.res.Tag))
+		}
+		for i, t := range failed {
+			if i == maxFoldedTails {
+				s.log.Info(s.t("msg.more_tails_in_report", len(failed)-i))
+				break
+			}
+			if !t.logged {
+				continue
+			}
+			s.log.Group(s.t("msg.tail_title", t.label, s.statusName("target", t.res.Status), exitText(t.res.ExitCode)))
+			for _, line := range strings.Split(t.tail, "\n") {
+				s.log.Info(line)
+			}
+			s.log.EndGroup()
+		}
+	}
+	if o.success {
+		s.log.Info(o.message)
+	}
+}
+
+func exitText(code *int) string {
+	if code == nil {
+		return "-"
+	}
+	return strconv.Itoa(*code)
+}
+
+// reportDir is <workspace>/.jobFastExecuteScript/<taskId>/report.
+func (s *step) reportDir() string {
+	return filepath.Join(stateRoot(s.cfg.Build, s.env.Getenv), safeName(s.cfg.Build.TaskID), "report")
+}
+
+func (s *step) writeReport(final *jobapi.JobStatus, targets []*target, counts map[int]int, vres logvars.Result, o *outcome) {
+	r := &report.Result{
+		Plugin: AtomCode, Version: Version, Language: string(s.lang),
+		JobInstanceID: s.jobID, JobInstanceName: final.Job.Name, JobURL: s.jobURL(),
+		JobStatus: o.jobStatus, JobStatusCode: final.Job.Status,
+		ScopeType: s.cfg.ScopeType, ScopeID: s.cfg.ScopeID, Operator: s.cfg.Operator, TaskName: s.cfg.TaskName,
+		FinishedAt: time.Now(), Message: o.message, Variables: vres.Values,
+		Total: len(targets),
+	}
+	if o.success {
+		r.Verdict = "success"
+	} else {
+		r.Verdict = "failure"
+	}
+	if s.state != nil {
+		r.StartedAt = s.state.SubmittedAt
+	}
+	if len(final.Steps) > 0 {
+		r.StepInstanceID = final.Steps[0].ID
+	}
+	for _, c := range sortedKeys(counts) {
+		r.StatusCounts = append(r.StatusCounts, report.StatusCount{Status: c, Name: s.statusName("target", c), Count: counts[c]})
+	}
+	r.VariableConflicts, r.SkippedVariables = vres.Conflicts, vres.Skipped
+	r.Targets = make([]report.Target, 0, len(targets))
+	for _, t := range targets {
+		rt := report.Target{Label: t.label, Status: t.res.Status, StatusName: s.statusName("target", t.res.Status),
+			Success: t.ok, ExitCode: t.res.ExitCode, DurationMs: t.res.TotalTime, Tag: t.res.Tag, LogTail: t.tail,
+			Vars: vres.PerTarget[t.label]}
+		if o := t.res.Object; o.Container != nil {
+			rt.Kind, rt.ContainerID, rt.ContainerName = "container", o.Container.ID, o.Container.Name
+		} else if o.Host != nil {
+			rt.Kind, rt.HostID, rt.CloudID, rt.IP = "host", o.Host.HostID, o.Host.CloudID, o.Host.IP
+		}
+		if t.ok {
+			r.SuccessCount++
+		} else {
+			r.FailedCount++
+		}
+		r.Targets = append(r.Targets, rt)
+	}
+	dir := s.reportDir()
+	if err := report.Write(dir, r, s.lang.Translator()); err != nil {
+		s.log.Warn(s.t("msg.report_failed", s.log.Redact(err.Error())))
+		return
+	}
+	s.data["job_report"] = bkci.InternalReport(s.t("report.title"), dir, "index.html")
+	s.log.Info(s.t("msg.report_written", filepath.Join(dir, "index.html")))
+}
+
+func sortedKeys(m map[int]int) []int {
+	out := make([]int, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Ints(out)
+	return out
+}
+
+func safeName(s string) string {
+	if s == "" {
+		return "local"
+	}
+	return strings.Map(func(r rune) rune {
+		if r == '/' || r == '\\' || r == 0 || r == ':' {
+			return '_'
+		}
+		return r
+	}, strings.ReplaceAll(s, "..", "_"))
+}

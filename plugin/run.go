@@ -1,0 +1,365 @@
+package plugin
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/sethvargo/go-envconfig"
+
+	"jobfastexecutescript/i18n"
+	"jobfastexecutescript/internal/bkci"
+	"jobfastexecutescript/internal/jobapi"
+	"jobfastexecutescript/internal/wait"
+)
+
+const (
+	terminateGrace   = 20 * time.Second
+	confirmTerminate = 10 * time.Second
+	lookupWindow     = 10 * time.Minute
+)
+
+// load reads input.json, the private config, the build variables and the form, and validates them.
+func (s *step) load(ctx context.Context) (*Config, error) {
+	in, err := bkci.LoadInput(s.env.Getenv)
+	if err != nil {
+		return nil, &InputError{Lang: s.lang, Problems: []Problem{{Key: "val.input_file", Args: []any{err.Error()}}}}
+	}
+	s.in = in
+	if loc := in.Get("BK_CI_LOCALE_LANGUAGE"); loc != "" && s.env.Getenv("BK_CI_LOCALE_LANGUAGE") == "" {
+		s.lang = i18n.ParseLang(loc)
+	}
+	env := envLookuper(s.env.Getenv)
+	priv, missing, err := bkci.LoadPrivateConfig(ctx, in, env)
+	if err != nil {
+		return nil, fmt.Errorf("private config: %w", err)
+	}
+	s.log.AddSecret(priv.AppSecret)
+	var form Form
+	if err := decode(ctx, &form, in.Lookuper()); err != nil {
+		return nil, err
+	}
+	var b Build
+	if err := decode(ctx, &b, envconfig.MultiLookuper(in.Lookuper(), env)); err != nil {
+		return nil, err
+	}
+	cfg, ps := Parse(form, b, priv, missing, s.lang)
+	for _, w := range ps.Warnings {
+		s.log.Warn(w.Text(s.lang))
+	}
+	if cfg == nil {
+		return nil, &InputError{Lang: s.lang, Problems: ps.Errors}
+	}
+	if cfg.ParamSensitive && strings.TrimSpace(cfg.ScriptParam) != "" {
+		s.log.AddSecret(cfg.ScriptParam)
+		for _, f := range strings.Fields(cfg.ScriptParam) {
+			if len(f) >= 6 {
+				s.log.AddSecret(f)
+			}
+		}
+	}
+	return cfg, nil
+}
+
+func (s *step) newClient(cfg *Config) (*jobapi.Client, error) {
+	c, err := jobapi.New(jobapi.Config{
+		BaseURL:   cfg.Private.JobAPIURL,
+		AppCode:   cfg.Private.AppCode,
+		AppSecret: cfg.Private.AppSecret,
+		Username:  cfg.Operator,
+		TenantID:  cfg.Private.TenantID,
+		Language:  s.lang.HTTPLanguage(),
+		UserAgent: AtomCode + "/" + Version,
+		CACertPEM: cfg.Private.CACert,
+		OnRetry: func(op string, attempt int, err error, wait time.Duration) {
+			s.log.Info(s.t("msg.retrying", op, attempt, s.apiErrorText(err), wait.Round(time.Millisecond)))
+		},
+	})
+	if err != nil {
+		return nil, &InputError{Lang: s.lang, Problems: []Problem{{Field: "", Key: "val.client", Args: []any{s.log.Redact(err.Error())}}}}
+	}
+	return c, nil
+}
+
+// run is the step's main path.
+func (s *step) run(ctx context.Context) *outcome {
+	cfg, err := s.load(ctx)
+	if err != nil {
+		return s.fail(err)
+	}
+	s.cfg = cfg
+	s.printPlan()
+	if cfg.DryRun {
+		return s.dryRun()
+	}
+	client, err := s.newClient(cfg)
+	if err != nil {
+		return s.fail(err)
+	}
+	s.client = client
+
+	// The plugin's own deadline: the wait limit counts from now; cancel (ctx) is the signal.
+	runCtx, stop := context.WithTimeout(context.WithoutCancel(ctx), cfg.EffectiveWait())
+	defer stop()
+	go func() {
+		select {
+		case <-ctx.Done():
+			stop()
+		case <-runCtx.Done():
+		}
+	}()
+
+	var listener *wait.Listener
+	callbackURL := cfg.CallbackURL
+	if cfg.Wait == "callback" {
+		listener, err = wait.Listen(wait.ListenerConfig{Addr: cfg.CallbackListen, RelayURL: cfg.CallbackURL,
+			Logf: func(format string, args ...any) { s.log.Warn(fmt.Sprintf(format, args...)) }})
+		if err != nil {
+			return s.fail(&InputError{Lang: s.lang, Problems: []Problem{{Field: "callbackListen", Key: "val.listen_failed", Args: []any{cfg.CallbackListen, err.Error()}}}})
+		}
+		defer func() {
+			cctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+			defer cancel()
+			_ = listener.Close(cctx)
+		}()
+		callbackURL = listener.URL(cfg.CallbackBaseURL)
+		s.log.Info(s.t("msg.callback_listening", listener.Addr().String(), maskCallbackURL(cfg, callbackURL)))
+	}
+
+	body, err := BuildRequest(cfg, callbackURL)
+	if err != nil {
+		return s.fail(err)
+	}
+	sub, err := s.submit(runCtx, body)
+	if err != nil {
+		if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+			if ctx.Err() != nil {
+				return s.endCanceled(nil)
+			}
+			return s.endTimeout(nil)
+		}
+		return s.fail(err)
+	}
+	s.jobID = sub.JobInstanceID
+	if listener != nil {
+		listener.Expect(sub.JobInstanceID)
+	}
+	s.data = map[string]bkci.Data{
+		"job_instance_id":   bkci.StringData(fmt.Sprint(sub.JobInstanceID)),
+		"job_instance_name": bkci.StringData(sub.JobInstanceName),
+		"step_instance_id":  bkci.StringData(fmt.Sprint(sub.StepInstanceID)),
+		"job_url":           bkci.StringData(s.jobURL()),
+	}
+	s.saveState(sub)
+	s.log.Info(s.t("msg.submitted", sub.JobInstanceID, sub.JobInstanceName))
+	if u := s.jobURL(); u != "" {
+		s.log.Info(s.t("msg.job_link", u))
+	}
+	if cfg.Wait == "none" {
+		return &outcome{success: true, jobStatus: "submitted", message: s.t("msg.submitted_nowait", sub.JobInstanceID)}
+	}
+
+	w := newWatcher(s, sub)
+	var wake <-chan struct{}
+	sched := wait.PollSchedule()
+	if listener != nil {
+		wake = listener.Wake()
+		sched = wait.SafetySchedule()
+	}
+	final, werr := w.watch(runCtx, sched, wake)
+	switch {
+	case werr == nil:
+		return s.results(runCtx, w, final)
+	case ctx.Err() != nil:
+		return s.endCanceled(w)
+	case errors.Is(werr, context.DeadlineExceeded) || runCtx.Err() != nil:
+		return s.endTimeout(w)
+	default:
+		return s.fail(werr)
+	}
+}
+
+// submit sends the request once. It is retried inside the client only when it provably never left. On
+// an unknown outcome the job is looked up by its unique task name and adopted if found.
+func (s *step) submit(ctx context.Context, body []byte) (jobapi.Submitted, error) {
+	started := time.Now()
+	sub, err := s.client.FastExecuteScript(ctx, body)
+	if err == nil {
+		return sub, nil
+	}
+	if !jobapi.IsUnknownOutcome(err) {
+		return sub, err
+	}
+	s.log.Warn(s.t("msg.submit_lookup", s.cfg.TaskName, s.apiErrorText(err)))
+	scope := s.scope()
+	// JOB may need a moment to list a job it just created: look a few times, briefly.
+	for attempt := 0; attempt < 4; attempt++ {
+		if attempt > 0 {
+			select {
+			case <-ctx.Done():
+				return sub, &unknownSubmitError{taskName: s.cfg.TaskName, err: err}
+			case <-time.After(time.Duration(attempt) * 500 * time.Millisecond):
+			}
+		}
+		found, lerr := s.client.FindJobByName(ctx, scope, s.cfg.TaskName, s.cfg.Operator,
+			started.Add(-lookupWindow), time.Now().Add(lookupWindow))
+		if lerr != nil {
+			s.log.Warn(s.t("msg.lookup_failed", s.apiErrorText(lerr)))
+			continue
+		}
+		if found != nil {
+			s.log.Info(s.t("msg.submit_adopted", found.ID, s.cfg.TaskName))
+			st, serr := s.client.GetJobInstanceStatus(ctx, scope, found.ID, false)
+			var stepID int64
+			if serr == nil && len(st.Steps) > 0 {
+				stepID = st.Steps[0].ID
+			}
+			return jobapi.Submitted{JobInstanceID: found.ID, JobInstanceName: found.Name, StepInstanceID: stepID}, nil
+		}
+	}
+	return sub, &unknownSubmitError{taskName: s.cfg.TaskName, err: err}
+}
+
+// unknownSubmitError: the submit's outcome could not be told, even after looking the job up.
+type unknownSubmitError struct {
+	taskName string
+	err      error
+}
+
+func (e *unknownSubmitError) Error() string {
+	return "submit outcome unknown for task " + e.taskName + ": " + e.err.Error()
+}
+func (e *unknownSubmitError) Unwrap() error { return e.err }
+
+func (s *step) scope() jobapi.Scope {
+	return jobapi.Scope{Type: s.cfg.ScopeType, ID: s.cfg.ScopeID}
+}
+
+func (s *step) jobURL() string {
+	if s.cfg == nil || s.cfg.Private.JobWebURL == "" || s.jobID == 0 {
+		return ""
+	}
+	return strings.TrimRight(s.cfg.Private.JobWebURL, "/") + fmt.Sprintf("/api_execute/%d", s.jobID)
+}
+
+// terminate asks JOB to stop the job when its status allows it (2 or 7), and waits briefly for JOB to
+// confirm. It returns the last job status seen.
+func (s *step) terminate(ctx context.Context) int {
+	scope := s.scope()
+	st, err := s.client.GetJobInstanceStatus(ctx, scope, s.jobID, false)
+	if err != nil {
+		s.log.Warn(s.t("msg.terminate_failed", s.jobID, s.apiErrorText(err)))
+		return s.lastCode
+	}
+	s.lastCode = st.Job.Status
+	if st.Job.Status != 2 && st.Job.Status != 7 {
+		return st.Job.Status
+	}
+	if err := s.client.TerminateJob(ctx, scope, s.jobID); err != nil {
+		s.log.Warn(s.t("msg.terminate_failed", s.jobID, s.apiErrorText(err)))
+		return s.lastCode
+	}
+	s.log.Info(s.t("msg.terminate_sent", s.jobID))
+	cctx, cancel := context.WithTimeout(ctx, confirmTerminate)
+	defer cancel()
+	p := wait.Poller{Schedule: wait.PollSchedule()}
+	_ = p.Run(cctx, func(ctx context.Context) (bool, time.Duration, error) {
+		st, err := s.client.GetJobInstanceStatus(ctx, scope, s.jobID, false)
+		if err != nil {
+			return false, jobapi.RetryAfter(err), nil
+		}
+		s.lastCode = st.Job.Status
+		return st.Finished, 0, nil
+	})
+	if isFinishedJob(s.lastCode) {
+		s.log.Info(s.t("msg.terminate_confirmed", s.jobID, s.statusName("job", s.lastCode)))
+	}
+	return s.lastCode
+}
+
+// endCanceled: SIGTERM/SIGINT. Terminate per onCancel, write the outputs known so far.
+func (s *step) endCanceled(w *watcher) *outcome {
+	s.log.Warn(s.t("msg.canceled"))
+	s.endAbort(w)
+	return &outcome{jobStatus: "canceled", errorType: bkci.ErrorTypeUser, errorCode: codeCanceled,
+		message: s.t("msg.canceled_result", s.jobID, s.onCancelText())}
+}
+
+// endTimeout: the plugin's own deadline passed.
+func (s *step) endTimeout(w *watcher) *outcome {
+	s.log.Warn(s.t("msg.timeout", s.cfg.EffectiveWait().Round(time.Second)))
+	s.endAbort(w)
+	return &outcome{jobStatus: "timeout", errorType: bkci.ErrorTypeUser, errorCode: codeTimeout,
+		message: s.t("msg.timeout_result", s.cfg.EffectiveWait().Round(time.Second), s.jobID, s.onCancelText())}
+}
+
+func (s *step) endAbort(w *watcher) {
+	if s.jobID == 0 {
+		return
+	}
+	if s.cfg.OnCancel == "terminate" {
+		ctx, cancel := context.WithTimeout(context.Background(), terminateGrace)
+		s.terminate(ctx)
+		cancel()
+	} else if u := s.jobURL(); u != "" {
+		s.log.Info(s.t("msg.left_running", s.jobID, u))
+	}
+	if w != nil && w.last != nil {
+		s.lastCode = w.last.Job.Status
+	}
+	if s.data == nil {
+		s.data = map[string]bkci.Data{}
+	}
+	if s.lastCode != 0 {
+		s.data["job_status_code"] = bkci.StringData(fmt.Sprint(s.lastCode))
+	}
+}
+
+func (s *step) onCancelText() string {
+	if s.jobID == 0 {
+		return s.t("msg.no_job")
+	}
+	if s.cfg.OnCancel == "terminate" {
+		return s.t("msg.job_terminated_by_plugin")
+	}
+	return s.t("msg.job_left_running")
+}
+
+func (s *step) dryRun() *outcome {
+	cb := s.cfg.CallbackURL
+	if s.cfg.Wait == "callback" {
+		cb = s.cfg.CallbackBaseURL + "/jobcb/" + maskText
+	}
+	body, err := maskedRequest(s.cfg, cb)
+	if err != nil {
+		return s.fail(err)
+	}
+	s.log.Group(s.t("msg.dry_run_body"))
+	for _, line := range strings.Split(body, "\n") {
+		s.log.Info(line)
+	}
+	s.log.EndGroup()
+	s.log.Info(s.t("msg.dry_run_done"))
+	return &outcome{success: true, jobStatus: "dry_run", message: s.t("msg.dry_run_done")}
+}
+
+// maskCallbackURL hides the secret path part of the plugin's own callback URL.
+func maskCallbackURL(c *Config, u string) string {
+	if c.CallbackBaseURL != "" && strings.HasPrefix(u, c.CallbackBaseURL) && c.Wait == "callback" {
+		rest := strings.TrimPrefix(u, c.CallbackBaseURL)
+		if i := strings.LastIndexByte(rest, '/'); i >= 0 {
+			return c.CallbackBaseURL + rest[:i+1] + maskText
+		}
+	}
+	return u
+}
+
+// envLookuper looks keys up in the process environment, treating empty values as unset.
+func envLookuper(getenv func(string) string) envconfig.Lookuper {
+	return envconfig.LookuperFunc(func(k string) (string, bool) {
+		v := getenv(k)
+		return v, v != ""
+	})
+}

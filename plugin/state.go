@@ -1,0 +1,99 @@
+package plugin
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"jobfastexecutescript/internal/jobapi"
+)
+
+// State is what a later action (the post action after a SIGKILL) needs to find the job again:
+// <workspace>/.jobFastExecuteScript/<taskId>/state.json.
+type State struct {
+	JobInstanceID   int64     `json:"job_instance_id"`
+	JobInstanceName string    `json:"job_instance_name"`
+	StepInstanceID  int64     `json:"step_instance_id"`
+	ScopeType       string    `json:"bk_scope_type"`
+	ScopeID         string    `json:"bk_scope_id"`
+	Operator        string    `json:"operator"`
+	TaskName        string    `json:"task_name"`
+	OnCancel        string    `json:"on_cancel"`
+	JobURL          string    `json:"job_url,omitempty"`
+	SubmittedAt     time.Time `json:"submitted_at"`
+}
+
+// stateRoot is <workspace>/.jobFastExecuteScript (the workspace: bkWorkspace, else WORKSPACE, else cwd).
+func stateRoot(b Build, getenv func(string) string) string {
+	ws := b.Workspace
+	if ws == "" {
+		ws = b.WorkspaceEnv
+	}
+	if ws == "" {
+		ws = getenv("WORKSPACE")
+	}
+	if ws == "" {
+		ws, _ = os.Getwd()
+	}
+	return filepath.Join(ws, "."+AtomCode)
+}
+
+func statePath(b Build, getenv func(string) string, taskID string) string {
+	return filepath.Join(stateRoot(b, getenv), safeName(taskID), "state.json")
+}
+
+// saveState writes the state file the moment the job id is known. A failure is a warning: the job runs.
+func (s *step) saveState(sub jobapi.Submitted) {
+	s.state = &State{
+		JobInstanceID: sub.JobInstanceID, JobInstanceName: sub.JobInstanceName, StepInstanceID: sub.StepInstanceID,
+		ScopeType: s.cfg.ScopeType, ScopeID: s.cfg.ScopeID, Operator: s.cfg.Operator, TaskName: s.cfg.TaskName,
+		OnCancel: s.cfg.OnCancel, JobURL: s.jobURL(), SubmittedAt: time.Now().UTC(),
+	}
+	if err := writeState(statePath(s.cfg.Build, s.env.Getenv, s.cfg.Build.TaskID), s.state); err != nil {
+		s.log.Warn(s.t("msg.state_failed", s.log.Redact(err.Error())))
+	}
+}
+
+func writeState(path string, st *State) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return fmt.Errorf("create state dir: %w", err)
+	}
+	b, err := json.MarshalIndent(st, "", "  ")
+	if err != nil {
+		return fmt.Errorf("encode state: %w", err)
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".state-*.json")
+	if err != nil {
+		return fmt.Errorf("write state: %w", err)
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(append(b, '\n')); err != nil {
+		tmp.Close()
+		return fmt.Errorf("write state: %w", err)
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return fmt.Errorf("write state: %w", err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("write state: %w", err)
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return fmt.Errorf("write state: %w", err)
+	}
+	return nil
+}
+
+func readState(path string) (*State, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var st State
+	if err := json.Unmarshal(b, &st); err != nil {
+		return nil, fmt.Errorf("decode %s: %w", path, err)
+	}
+	return &st, nil
+}

@@ -1,0 +1,174 @@
+package plugin
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"jobfastexecutescript/internal/bkci"
+	"jobfastexecutescript/internal/jobapi"
+	"jobfastexecutescript/internal/wait"
+)
+
+// Results are asked for with every poll while the job is small; for large jobs only every few polls
+// (they only feed the progress line) and always at the end.
+const (
+	resultsEveryPollUpTo = 2000
+	resultsEveryNthPoll  = 5
+)
+
+// watcher follows one job to its end: polls, progress, rolling pauses and live logs.
+type watcher struct {
+	s        *step
+	sub      jobapi.Submitted
+	last     *jobapi.JobStatus
+	polls    int
+	total    int // targets known from the last status with results (0 = unknown yet)
+	waiting  bool
+	lastRate float64
+	stream   *streamer
+}
+
+func newWatcher(s *step, sub jobapi.Submitted) *watcher {
+	return &watcher{s: s, sub: sub, lastRate: -1}
+}
+
+// watch polls until JOB says the job finished. A wake-up (callback) triggers an immediate poll.
+func (w *watcher) watch(ctx context.Context, sched wait.Schedule, wake <-chan struct{}) (*jobapi.JobStatus, error) {
+	p := wait.Poller{Schedule: sched, Wake: wake}
+	var final *jobapi.JobStatus
+	err := p.Run(ctx, func(ctx context.Context) (bool, time.Duration, error) {
+		st, err := w.poll(ctx)
+		if err != nil {
+			if jobapi.IsTransient(err) {
+				// The client already retried; keep waiting while the deadline allows.
+				w.s.log.Warn(w.s.t("msg.poll_failed", w.s.apiErrorText(err)))
+				return false, jobapi.RetryAfter(err), nil
+			}
+			return false, 0, err
+		}
+		if st.Finished {
+			final = st
+			return true, 0, nil
+		}
+		return false, 0, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return final, nil
+}
+
+func (w *watcher) poll(ctx context.Context) (*jobapi.JobStatus, error) {
+	w.polls++
+	withResults := w.total == 0 || w.total <= resultsEveryPollUpTo || w.polls%resultsEveryNthPoll == 0
+	st, err := w.s.client.GetJobInstanceStatus(ctx, w.s.scope(), w.sub.JobInstanceID, withResults)
+	if err != nil {
+		return nil, err
+	}
+	if st.Finished && !withResults {
+		st, err = w.s.client.GetJobInstanceStatus(ctx, w.s.scope(), w.sub.JobInstanceID, true)
+		if err != nil {
+			return nil, err
+		}
+	}
+	w.observe(ctx, st)
+	return st, nil
+}
+
+// observe reports what changed: job status, rolling pause, progress, live logs.
+func (w *watcher) observe(ctx context.Context, st *jobapi.JobStatus) {
+	s := w.s
+	prev := 0
+	if w.last != nil {
+		prev = w.last.Job.Status
+	}
+	w.last = st
+	s.lastCode = st.Job.Status
+	s.data["job_status_code"] = bkci.StringData(fmt.Sprint(st.Job.Status))
+	if st.Job.Status != prev {
+		s.log.Info(s.t("msg.job_status", s.statusName("job", st.Job.Status), st.Job.Status))
+	}
+	if st.Job.Status == 7 {
+		if !w.waiting {
+			w.waiting = true
+			s.log.Warn(s.t("msg.waiting_confirm", w.batchNumber(st), s.jobURL()))
+		}
+	} else {
+		w.waiting = false
+	}
+	if len(st.Steps) == 0 || len(st.Steps[0].Results) == 0 {
+		return
+	}
+	results := st.Steps[0].Results
+	w.total = len(results)
+	done, failed := 0, 0
+	for _, r := range results {
+		if isTargetFinished(r.Status) {
+			done++
+			if !isTargetSuccess(r.Status) {
+				failed++
+			}
+		}
+	}
+	rate := float64(done) / float64(len(results))
+	if rate != w.lastRate {
+		w.lastRate = rate
+		s.log.Progress(rate)
+		if s.cfg.Rolling != nil {
+			s.log.Info(s.t("msg.rolling_progress", done, len(results), failed, w.batchNumber(st), w.batchCount()))
+		}
+	}
+	if w.stream == nil && s.streamLive(len(results)) {
+		w.stream = newStreamer(s, w.sub)
+	}
+	if w.stream != nil && !st.Finished {
+		w.stream.update(ctx, results)
+	}
+}
+
+// batchNumber derives the current rolling batch from the expression and the number of targets that
+// have started: JOB exposes no batch number.
+func (w *watcher) batchNumber(st *jobapi.JobStatus) int {
+	if w.s.cfg.Rolling == nil || len(st.Steps) == 0 || len(st.Steps[0].Results) == 0 {
+		return 1
+	}
+	results := st.Steps[0].Results
+	started := 0
+	for _, r := range results {
+		if r.Status != 5 {
+			started++
+		}
+	}
+	sizes, err := w.s.cfg.Rolling.Expr.Batches(len(results))
+	if err != nil {
+		return 1
+	}
+	return batchOf(sizes, started)
+}
+
+// batchOf is the 1-based batch containing the started-th target (the last one started).
+func batchOf(sizes []int, started int) int {
+	sum := 0
+	for i, n := range sizes {
+		sum += n
+		if started <= sum {
+			return i + 1
+		}
+	}
+	if len(sizes) == 0 {
+		return 1
+	}
+	return len(sizes)
+}
+
+func (w *watcher) batchCount() int {
+	if w.s.cfg.Rolling == nil || w.total == 0 {
+		return 1
+	}
+	sizes, err := w.s.cfg.Rolling.Expr.Batches(w.total)
+	if err != nil || len(sizes) == 0 {
+		return 1
+	}
+	return len(sizes)
+}

@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Runs every check and test of the project: formatting, vet, the race-enabled test suite, each fuzzer
+# for a short fixed time, the demo once, and the release package with its guards.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+echo "== gofmt"
+unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './.git/*'))
+if [ -n "$unformatted" ]; then
+  echo "gofmt would change:"; echo "$unformatted"; exit 1
+fi
+
+echo "== go vet"
+go vet ./...
+
+echo "== go test -race"
+log=$(mktemp)
+status=0
+go test -race -count=1 -v ./... >"$log" 2>&1 || status=$?
+grep -E '^(ok|FAIL|---|panic:)|^\s+--- FAIL' "$log" | grep -v -- '--- PASS' | grep -v -- '--- SKIP' || true
+passed=$(grep -cE '^\s*--- PASS' "$log" || true)
+failed=$(grep -cE '^\s*--- FAIL' "$log" || true)
+skipped=$(grep -cE '^\s*--- SKIP' "$log" || true)
+if [ "$status" -ne 0 ]; then
+  echo "go test failed; the full log follows" ; cat "$log"
+fi
+rm -f "$log"
+[ "$status" -eq 0 ] || { echo "tests: $passed passed, $failed failed, $skipped skipped"; exit 1; }
+
+echo "== fuzz (short)"
+FUZZTIME=${FUZZTIME:-3s}
+for pkg in $(go list ./...); do
+  dir=$(go list -f '{{.Dir}}' "$pkg")
+  for fuzz in $(grep -ho '^func Fuzz[A-Za-z0-9_]*' "$dir"/*_test.go 2>/dev/null | sed 's/^func //' | sort -u); do
+    echo "-- $pkg $fuzz"
+    go test -run '^$' -fuzz "^${fuzz}\$" -fuzztime "$FUZZTIME" "$pkg" >/dev/null
+  done
+done
+
+echo "== demo"
+go run ./scripts/demo >/dev/null
+
+echo "all checks passed"
+echo "tests: $passed passed, $failed failed, $skipped skipped"
