@@ -1,0 +1,129 @@
+// Command demo runs the plugin end to end on the embedded default: it starts the JOB simulator with a
+// small demo inventory, builds the plugin and runs it exactly as BK-CI's agent does, with an inline
+// shell script over a rolling plan that prints per-target lines and sets a variable. It then shows
+// output.json and where the report is.
+//
+//	go run ./scripts/demo
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"time"
+
+	"jobfastexecutescript/internal/agent"
+	"jobfastexecutescript/internal/jobsim"
+)
+
+const demoScript = `#!/bin/bash
+# Runs on every target of the demo, in rolling batches.
+echo "hello from $JOBSIM_TARGET_LABEL (job step $JOBSIM_STEP_INSTANCE_ID)"
+echo "deploying version $1"
+sleep 0.2
+echo "::set-output name=deployed_version::$1"
+echo "<SOPS_VAR>demo_result:ok</SOPS_VAR>"
+`
+
+func main() {
+	lang := flag.String("lang", "en_US", "runtime language (zh_CN or en_US)")
+	keep := flag.Bool("keep", true, "keep the workspace (report) after the demo")
+	flag.Parse()
+	os.Exit(run(*lang, *keep))
+}
+
+func run(lang string, keep bool) int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
+	defer cancel()
+
+	const app, secret = "bkci-demo", "demo-app-secret-not-for-production"
+	sim, err := jobsim.New(jobsim.Options{Apps: map[string]string{app: secret}, Inventory: jobsim.DemoInventory(),
+		Exec: jobsim.RealExec{MaxConcurrency: 4}})
+	if err != nil {
+		return fail("start the JOB simulator", err)
+	}
+	base, err := sim.Start()
+	if err != nil {
+		return fail("start the JOB simulator", err)
+	}
+	defer sim.Close()
+	fmt.Printf("JOB simulator: %s\n", base)
+
+	wd, _ := os.Getwd()
+	root, err := agent.ModuleRoot(wd)
+	if err != nil {
+		return fail("find the project", err)
+	}
+	tmp, err := os.MkdirTemp("", "jobFastExecuteScript-demo-")
+	if err != nil {
+		return fail("make a temporary dir", err)
+	}
+	if !keep {
+		defer os.RemoveAll(tmp)
+	}
+	bin, err := agent.Build(ctx, root, tmp)
+	if err != nil {
+		return fail("build the plugin", err)
+	}
+	workspace := filepath.Join(tmp, "workspace")
+	if err := os.MkdirAll(workspace, 0o755); err != nil {
+		return fail("make the workspace", err)
+	}
+	step := &agent.Step{
+		Binary: bin, DataDir: filepath.Join(tmp, "data"), Workspace: workspace,
+		Stdout: os.Stdout, Stderr: os.Stderr,
+		Input: map[string]any{
+			// The form, as BK-CI sends it: every value a string.
+			"scopeType": "biz", "scopeId": "2",
+			"scriptSource": "inline", "scriptLanguage": "1", "scriptContent": demoScript,
+			"scriptParam": "1.4.2", "timeout": "60", "accountAlias": "root",
+			"hosts": "0:10.0.0.1\n0:10.0.0.2", "dynamicGroups": "dg-web", "topoNodes": "module:1001",
+			"containerFilters": `[{"kube_workload_filter":{"kind":"deployment","workload_name_list":["api"]},"kube_pod_filter":{"label_selector":[{"key":"env","operator":"equals","values":["prod"]}]},"kube_container_prop_filter":{"container_name_list":["main"]}}]`,
+			"rollingEnabled":   "true", "rollingExpression": "1 50% 100%", "rollingMode": "1",
+			"wait": "poll", "onCancel": "terminate", "operator": "lastModifier",
+			"failureTolerance": "0", "logMode": "auto", "extractVars": "true", "dryRun": "false",
+			// Build variables.
+			"BK_CI_PROJECT_NAME": "demo", "BK_CI_PIPELINE_ID": "p-demo", "BK_CI_PIPELINE_NAME": "demo-deploy",
+			"BK_CI_BUILD_ID": "b-demo", "BK_CI_BUILD_NUM": "1", "BK_CI_START_USER_ID": "alice",
+			"BK_CI_PIPELINE_UPDATE_USER": "alice", "BK_CI_BUILD_TASK_ID": "e-demo", "BK_CI_ATOM_TIMEOUT": "10",
+			"BK_CI_LOCALE_LANGUAGE": lang, "bkWorkspace": workspace,
+			// Private config, as the store delivers it.
+			"bkSensitiveConfInfo": map[string]string{
+				"BK_JOB_API_URL": base, "BK_APP_CODE": app, "BK_APP_SECRET": secret,
+				"BK_JOB_WEB_URL": "https://job.example.com",
+			},
+		},
+		Env: map[string]string{"BK_CI_LOCALE_LANGUAGE": lang},
+	}
+	fmt.Printf("running %s in %s as BK-CI's agent would\n\n", agent.BinaryName, filepath.Join(tmp, "data"))
+	res, err := step.Run(ctx)
+	if err != nil {
+		return fail("run the plugin", err)
+	}
+	fmt.Printf("\nexit code: %d\noutput.json:\n", res.ExitCode)
+	var pretty map[string]any
+	if json.Unmarshal(res.Output, &pretty) == nil {
+		b, _ := json.MarshalIndent(pretty, "", "  ")
+		fmt.Println(string(b))
+	} else {
+		fmt.Println(string(res.Output))
+	}
+	report := filepath.Join(workspace, ".jobFastExecuteScript", "e-demo", "report", "index.html")
+	if _, err := os.Stat(report); err == nil {
+		fmt.Printf("\nreport: %s\nresult: %s\n", report, filepath.Join(filepath.Dir(report), "result.json"))
+	}
+	fmt.Printf("simulator requests: submit %d, status %d, logs %d\n",
+		sim.Count(jobsim.EPSubmit), sim.Count(jobsim.EPStatus), sim.Count(jobsim.EPLogs))
+	return res.ExitCode
+}
+
+func fail(what string, err error) int {
+	fmt.Fprintf(os.Stderr, "demo: %s: %v\n", what, err)
+	return 1
+}
