@@ -91,7 +91,7 @@ func newStep(t *testing.T, sim *jobsim.Sim, kv ...string) *stepRun {
 	in := map[string]any{
 		"scopeType": "biz", "scopeId": "2", "scriptSource": "inline", "scriptLanguage": "1",
 		"scriptContent": "#!/bin/bash\necho \"hi from $JOBSIM_TARGET_LABEL\"\n",
-		"timeout": "60", "accountAlias": "root", "hosts": "0:10.0.0.1\n0:10.0.0.2\n0:10.0.0.3",
+		"timeout":       "60", "accountAlias": "root", "hosts": "0:10.0.0.1\n0:10.0.0.2\n0:10.0.0.3",
 		"wait": "poll", "onCancel": "terminate", "operator": "lastModifier", "failureTolerance": "0",
 		"logMode": "auto", "extractVars": "true", "dryRun": "false", "rollingEnabled": "false", "rollingMode": "1",
 		"BK_CI_PROJECT_NAME": "proj", "BK_CI_PIPELINE_ID": "p-1", "BK_CI_PIPELINE_NAME": "deploy",
@@ -166,7 +166,9 @@ func (r *stepRun) finish(res *agent.Result) *result {
 	return &result{Result: res, out: out, ws: r.step.Workspace}
 }
 
-func (res *result) data(name string) string { return res.out.Get("data." + gjson.Escape(name) + ".value").String() }
+func (res *result) data(name string) string {
+	return res.out.Get("data." + gjson.Escape(name) + ".value").String()
+}
 
 func (res *result) wantStatus(t *testing.T, status string, errorType int, jobStatus string) {
 	t.Helper()
