@@ -2,8 +2,8 @@ package plugin
 
 import (
 	"crypto/rand"
-	"errors"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"net"
 	"net/url"
@@ -16,6 +16,7 @@ import (
 	"jobfastexecutescript/i18n"
 	"jobfastexecutescript/internal/bkci"
 	"jobfastexecutescript/internal/rolling"
+	"jobfastexecutescript/internal/wait"
 )
 
 // Limits of the form (interface.md §3, bkjob-api.md §2).
@@ -328,11 +329,7 @@ func parseWaiting(ps *Problems, c *Config, f Form, b Build) {
 			}
 			listen := strings.TrimSpace(f.CallbackListen)
 			if listen == "" {
-				port := u.Port()
-				if port == "" {
-					port = map[string]string{"http": "80", "https": "443"}[u.Scheme]
-				}
-				listen = "0.0.0.0:" + port
+				listen, _ = wait.DefaultListenAddr(base)
 			}
 			c.CallbackListen = listen
 		}

@@ -26,8 +26,6 @@ var (
 	Commit  = "unknown"
 )
 
-const maskText = "******"
-
 // Env is what the step reads from the process: its environment, its output streams and the signals
 // that cancel it (ctx).
 type Env struct {

@@ -5,6 +5,9 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+
+	"jobfastexecutescript/internal/bkci"
+	"jobfastexecutescript/internal/wait"
 )
 
 // submitBody is the exact bkci_plugin_fast_execute_script request (bkjob-api.md §2). Field order is the
@@ -108,10 +111,10 @@ func encodeBody(b submitBody, indent string) ([]byte, error) {
 func maskedRequest(c *Config, callbackURL string) (string, error) {
 	b := newSubmitBody(c, callbackURL)
 	if c.ParamSensitive && b.ScriptParam != "" {
-		b.ScriptParam = maskText
+		b.ScriptParam = bkci.Mask
 	}
-	if b.Callback != nil {
-		b.Callback.URL = maskCallbackURL(c, b.Callback.URL)
+	if b.Callback != nil && c.Wait == "callback" {
+		b.Callback.URL = wait.MaskedURL(c.CallbackBaseURL)
 	}
 	out, err := encodeBody(b, "  ")
 	return string(out), err

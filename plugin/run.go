@@ -125,7 +125,7 @@ func (s *step) run(ctx context.Context) *outcome {
 			_ = listener.Close(cctx)
 		}()
 		callbackURL = listener.URL(cfg.CallbackBaseURL)
-		s.log.Info(s.t("msg.callback_listening", listener.Addr().String(), maskCallbackURL(cfg, callbackURL)))
+		s.log.Info(s.t("msg.callback_listening", listener.Addr().String(), wait.MaskedURL(cfg.CallbackBaseURL)))
 	}
 
 	body, err := BuildRequest(cfg, callbackURL)
@@ -330,7 +330,7 @@ func (s *step) onCancelText() string {
 func (s *step) dryRun() *outcome {
 	cb := s.cfg.CallbackURL
 	if s.cfg.Wait == "callback" {
-		cb = s.cfg.CallbackBaseURL + "/jobcb/" + maskText
+		cb = wait.MaskedURL(s.cfg.CallbackBaseURL)
 	}
 	body, err := maskedRequest(s.cfg, cb)
 	if err != nil {
@@ -343,17 +343,6 @@ func (s *step) dryRun() *outcome {
 	s.log.EndGroup()
 	s.log.Info(s.t("msg.dry_run_done"))
 	return &outcome{success: true, jobStatus: "dry_run", message: s.t("msg.dry_run_done")}
-}
-
-// maskCallbackURL hides the secret path part of the plugin's own callback URL.
-func maskCallbackURL(c *Config, u string) string {
-	if c.CallbackBaseURL != "" && strings.HasPrefix(u, c.CallbackBaseURL) && c.Wait == "callback" {
-		rest := strings.TrimPrefix(u, c.CallbackBaseURL)
-		if i := strings.LastIndexByte(rest, '/'); i >= 0 {
-			return c.CallbackBaseURL + rest[:i+1] + maskText
-		}
-	}
-	return u
 }
 
 // envLookuper looks keys up in the process environment, treating empty values as unset.

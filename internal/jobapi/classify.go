@@ -1,0 +1,317 @@
+package jobapi
+
+import (
+	"bytes"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/tidwall/gjson"
+)
+
+// Response header names used by bk-apigateway.
+const (
+	headerRequestID      = "X-Bkapi-Request-Id"
+	headerGatewayCode    = "X-Bkapi-Error-Code"
+	headerGatewayMessage = "X-Bkapi-Error-Message"
+	headerRateLimitReset = "X-Bkapi-RateLimit-Reset"
+	headerRetryAfter     = "Retry-After"
+)
+
+// maxRetryAfterHeader bounds a server-suggested wait as parsed (the retry policy caps it further).
+const maxRetryAfterHeader = 24 * time.Hour
+
+// epochThreshold separates "seconds until reset" from "epoch seconds" in X-Bkapi-RateLimit-Reset.
+const epochThreshold = 1_000_000_000
+
+// classifyResponse inspects one HTTP answer. It returns nil when the answer is a JOB success envelope
+// (2xx, JSON object, result true, no gateway error), and otherwise an *Error with Kind, HTTPStatus,
+// Code, CodeName, Message, RequestID, Permission, Gateway and the Retry-After hint filled in.
+// Op, Method and Path are left for the caller. It never panics, whatever the input.
+func classifyResponse(status int, h http.Header, body []byte, now time.Time) *Error {
+	e := &Error{HTTPStatus: status, RequestID: strings.TrimSpace(h.Get(headerRequestID))}
+	e.retryAfter = retryAfterFrom(h, now)
+
+	valid := len(body) > 0 && gjson.ValidBytes(body)
+	var root gjson.Result
+	isObj := false
+	if valid {
+		root = gjson.ParseBytes(body)
+		isObj = root.IsObject()
+	}
+	var result gjson.Result
+	if isObj {
+		if id := str(root.Get("job_request_id")); id != "" {
+			e.RequestID = id
+		}
+		if c, ok := intOf(root.Get("code")); ok {
+			e.Code = clampInt(c)
+		}
+		e.Message = str(root.Get("message"))
+		if cn := root.Get("code_name"); cn.Exists() && cn.Type != gjson.Null {
+			e.Gateway = true
+			e.CodeName = str(cn)
+		}
+		e.Permission = parsePermission(root.Get("permission"))
+		result = root.Get("result")
+	}
+	if gc := strings.TrimSpace(h.Get(headerGatewayCode)); gc != "" {
+		e.Gateway = true
+		if n, err := strconv.Atoi(gc); err == nil {
+			if e.Code == 0 {
+				e.Code = n
+			}
+		} else if e.CodeName == "" {
+			e.CodeName = gc
+		}
+		if e.Message == "" {
+			e.Message = h.Get(headerGatewayMessage)
+		}
+	}
+
+	ok2xx := status >= 200 && status <= 299
+	resultTrue := result.Type == gjson.True
+	resultFalse := result.Type == gjson.False
+	if isObj && !result.Exists() && root.Get("code").Exists() {
+		// An envelope without "result": decide by the code alone.
+		resultTrue, resultFalse = e.Code == 0, e.Code != 0
+	}
+	if ok2xx && isObj && !e.Gateway && resultTrue {
+		return nil
+	}
+
+	switch {
+	case status == http.StatusTooManyRequests || (e.Gateway && e.Code/100 == 16429):
+		e.Kind = KindRateLimited
+	case status == http.StatusBadGateway || status == http.StatusServiceUnavailable ||
+		status == http.StatusGatewayTimeout || (e.Gateway && e.Code/1000 == 1650):
+		e.Kind = KindUnavailable
+	case e.Gateway:
+		e.Kind = gatewayKind(e.Code, status)
+	case isObj && resultFalse:
+		e.Kind = jobKind(e.Code)
+	case status == http.StatusUnauthorized:
+		e.Kind = KindAuth
+		if e.Message == "" {
+			e.Message = "unauthorized (missing tenant id or gateway credentials)"
+		}
+	case status >= 300 && status <= 399:
+		e.Kind = KindUnreadable
+		e.stop = true
+		e.Message = "unexpected redirect to " + redactLocation(h.Get("Location"))
+	case !isObj:
+		e.Kind = statusKind(status, KindUnreadable)
+		e.Message = describeNonJSON(h, body, valid)
+	case ok2xx:
+		e.Kind = KindUnreadable
+		e.Message = "response is not a JOB envelope (no result field)"
+	default:
+		e.Kind = statusKind(status, KindBusiness)
+	}
+	switch {
+	case e.Message != "":
+	case !isObj:
+		e.Message = describeNonJSON(h, body, valid)
+	case resultFalse:
+		e.Message = "JOB answered result false without a message"
+	default:
+		e.Message = http.StatusText(status)
+	}
+	return e
+}
+
+// gatewayKind classifies a bk-apigateway error code.
+func gatewayKind(code, status int) ErrorKind {
+	switch {
+	case code == 1640001 || code/100 == 16401:
+		return KindAuth
+	case code == 1640301 || code == 1640302:
+		return KindPermission
+	case code == 1640401:
+		return KindNotFound
+	}
+	return statusKind(status, KindBusiness)
+}
+
+// jobKind classifies a JOB result:false code.
+func jobKind(code int) ErrorKind {
+	switch code {
+	case 9900403, 1238001:
+		return KindPermission
+	case 1244006, 1244007, 1243001, 1243047, 1243049, 1243051:
+		return KindNotFound
+	case 1247002, 1247004:
+		return KindAuth
+	}
+	return KindBusiness
+}
+
+// statusKind classifies by HTTP status alone, falling back to def.
+func statusKind(status int, def ErrorKind) ErrorKind {
+	switch {
+	case status == http.StatusUnauthorized:
+		return KindAuth
+	case status == http.StatusForbidden:
+		return KindPermission
+	case status == http.StatusNotFound:
+		return KindNotFound
+	case status == http.StatusTooManyRequests:
+		return KindRateLimited
+	case status >= 500:
+		return KindUnavailable
+	}
+	return def
+}
+
+// describeNonJSON summarises a body that is not a JSON object.
+func describeNonJSON(h http.Header, body []byte, valid bool) string {
+	if len(bytes.TrimSpace(body)) == 0 {
+		return "empty response body"
+	}
+	if valid {
+		return "response is not a JSON object"
+	}
+	ct := h.Get("Content-Type")
+	if i := strings.IndexByte(ct, ';'); i >= 0 {
+		ct = ct[:i]
+	}
+	ct = strings.TrimSpace(ct)
+	desc := "response is not valid JSON"
+	if ct != "" {
+		desc += " (" + ct + ")"
+	}
+	if title := htmlTitle(body); title != "" {
+		return desc + ": " + title
+	}
+	snippet := body
+	if len(snippet) > 200 {
+		snippet = snippet[:200]
+	}
+	return desc + ": " + strings.Join(strings.Fields(oneLine(string(bytes.ToValidUTF8(snippet, nil)))), " ")
+}
+
+// htmlTitle returns the text of an HTML <title>, if any, within the first 4 KiB.
+func htmlTitle(body []byte) string {
+	if len(body) > 4096 {
+		body = body[:4096]
+	}
+	lower := bytes.ToLower(body)
+	i := bytes.Index(lower, []byte("<title>"))
+	if i < 0 {
+		return ""
+	}
+	rest := body[i+len("<title>"):]
+	j := bytes.Index(bytes.ToLower(rest), []byte("</title>"))
+	if j < 0 {
+		return ""
+	}
+	t := strings.Join(strings.Fields(string(bytes.ToValidUTF8(rest[:j], nil))), " ")
+	return truncate(t, 200)
+}
+
+// redactLocation keeps scheme, host and path of a redirect target.
+func redactLocation(loc string) string {
+	u, err := url.Parse(loc)
+	if err != nil || loc == "" {
+		return "(invalid location)"
+	}
+	u.User = nil
+	u.RawQuery = ""
+	u.Fragment = ""
+	return u.String()
+}
+
+// retryAfterFrom reads Retry-After (delta seconds or HTTP-date), else X-Bkapi-RateLimit-Reset
+// (seconds until the reset when small, epoch seconds when large).
+func retryAfterFrom(h http.Header, now time.Time) time.Duration {
+	if v := strings.TrimSpace(h.Get(headerRetryAfter)); v != "" {
+		if n, err := strconv.ParseInt(v, 10, 64); err == nil {
+			return boundWait(secondsDuration(n))
+		}
+		if t, err := http.ParseTime(v); err == nil {
+			return boundWait(t.Sub(now))
+		}
+	}
+	if v := strings.TrimSpace(h.Get(headerRateLimitReset)); v != "" {
+		if n, err := strconv.ParseInt(v, 10, 64); err == nil {
+			if n > epochThreshold {
+				return boundWait(time.Unix(n, 0).Sub(now))
+			}
+			return boundWait(secondsDuration(n))
+		}
+	}
+	return 0
+}
+
+func secondsDuration(n int64) time.Duration {
+	if n <= 0 {
+		return 0
+	}
+	if n > int64(maxRetryAfterHeader/time.Second) {
+		return maxRetryAfterHeader
+	}
+	return time.Duration(n) * time.Second
+}
+
+func boundWait(d time.Duration) time.Duration {
+	if d < 0 {
+		return 0
+	}
+	return min(d, maxRetryAfterHeader)
+}
+
+func clampInt(v int64) int {
+	const maxInt = int64(^uint(0) >> 1)
+	switch {
+	case v > maxInt:
+		return int(maxInt)
+	case v < -maxInt-1:
+		return int(-maxInt - 1)
+	}
+	return int(v)
+}
+
+// parsePermission reads JOB's permission block; nil when absent or not an object.
+func parsePermission(r gjson.Result) *Permission {
+	if !r.IsObject() {
+		return nil
+	}
+	p := &Permission{SystemID: str(r.Get("system_id")), SystemName: str(r.Get("system_name"))}
+	for _, a := range arr(r.Get("actions")) {
+		if !a.IsObject() {
+			continue
+		}
+		act := PermissionAction{ID: str(a.Get("id")), Name: str(a.Get("name"))}
+		for _, t := range arr(a.Get("related_resource_types")) {
+			if !t.IsObject() {
+				continue
+			}
+			rt := RelatedResourceType{
+				SystemID:   str(t.Get("system_id")),
+				SystemName: str(t.Get("system_name")),
+				Type:       str(t.Get("type")),
+				TypeName:   str(t.Get("type_name")),
+			}
+			for _, path := range arr(t.Get("instances")) {
+				var nodes []PermissionInstance
+				for _, n := range arr(path) {
+					if !n.IsObject() {
+						continue
+					}
+					nodes = append(nodes, PermissionInstance{
+						ID:       str(n.Get("id")),
+						Type:     str(n.Get("type")),
+						TypeName: str(n.Get("type_name")),
+						Name:     str(n.Get("name")),
+					})
+				}
+				rt.Instances = append(rt.Instances, nodes)
+			}
+			act.RelatedResourceTypes = append(act.RelatedResourceTypes, rt)
+		}
+		p.Actions = append(p.Actions, act)
+	}
+	return p
+}

@@ -1,0 +1,311 @@
+package jobapi
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"net/http/httptrace"
+	"net/url"
+	"sync/atomic"
+	"time"
+
+	"github.com/avast/retry-go/v4"
+)
+
+// Operation names, used in errors and passed to Config.OnRetry.
+const (
+	opSubmit      = "submit job"
+	opStatus      = "get job status"
+	opLogs        = "get execution logs"
+	opTerminate   = "terminate job"
+	opOperateStep = "operate step"
+	opList        = "list jobs"
+)
+
+// callSpec is what differs between operations on the one request path.
+type callSpec struct {
+	attempts  int
+	timeout   time.Duration
+	maxBody   int64
+	retryable func(*Error) bool
+}
+
+// spec returns the policy of an operation. Only the submit is special: it is retried solely when
+// the failed attempt provably never left the client.
+func (c *Client) spec(op string) callSpec {
+	s := callSpec{
+		attempts:  c.retry.Attempts,
+		timeout:   c.timeout,
+		maxBody:   c.maxBody,
+		retryable: (*Error).Transient,
+	}
+	switch op {
+	case opSubmit:
+		s.attempts = c.retry.SubmitAttempts
+		s.retryable = func(e *Error) bool { return e.Kind == KindNetwork && e.neverSent && !e.stop }
+	case opLogs:
+		s.timeout = c.logTimeout
+		s.maxBody = c.maxLogBody
+	}
+	return s
+}
+
+// parseFunc reads the body of a successful answer (a JOB envelope with result true). A parse error
+// turns the attempt into an unreadable answer.
+type parseFunc func(body []byte, h http.Header) error
+
+// retryState is the per-call state shared by the retry-go hooks (they run sequentially).
+type retryState struct {
+	failures int
+	wait     time.Duration
+	last     *Error
+}
+
+// do is the single request path of the client: it sends method path?query with body (nil: no body),
+// retries per the operation's policy, and returns the body of the successful answer after parse
+// (may be nil) accepted it. Every failure is an *Error (argument and context errors excepted).
+func (c *Client) do(ctx context.Context, op, method, path string, query url.Values, body []byte, parse parseFunc) ([]byte, error) {
+	spec := c.spec(op)
+	st := &retryState{}
+	out, err := retry.DoWithData(
+		func() ([]byte, error) { return c.attempt(ctx, op, method, path, query, body, spec, parse) },
+		retry.Context(ctx),
+		retry.Attempts(uint(max(spec.attempts, 1))),
+		retry.LastErrorOnly(true),
+		retry.Delay(c.retry.BaseDelay),
+		retry.MaxDelay(max(c.retry.MaxDelay, c.retry.MaxRetryAfter)),
+		retry.DelayType(func(uint, error, *retry.Config) time.Duration { return st.wait }),
+		retry.RetryIf(func(err error) bool { return retry.IsRecoverable(err) && c.shouldRetry(ctx, spec, st, err) }),
+		retry.OnRetry(func(n uint, err error) {
+			if c.onRetry != nil {
+				c.onRetry(op, int(n)+1, err, st.wait)
+			}
+		}),
+	)
+	if err == nil {
+		return out, nil
+	}
+	if _, ok := As(err); ok {
+		return nil, err
+	}
+	// The context ended before an attempt or during a wait.
+	if st.last != nil {
+		last := *st.last
+		last.stop = true
+		return nil, fmt.Errorf("%s: %w (last error: %w)", op, err, &last)
+	}
+	return nil, fmt.Errorf("%s: %w", op, err)
+}
+
+// shouldRetry decides on one failed attempt and plans the wait before the next one.
+func (c *Client) shouldRetry(ctx context.Context, spec callSpec, st *retryState, err error) bool {
+	st.failures++
+	e, ok := As(err)
+	if !ok {
+		return false
+	}
+	st.last = e
+	if st.failures >= spec.attempts || !spec.retryable(e) || ctx.Err() != nil {
+		return false
+	}
+	wait := c.backoff(st.failures)
+	if ra := e.retryAfter; ra > 0 {
+		wait = max(wait, min(ra, c.retry.MaxRetryAfter))
+	}
+	if dl, ok := ctx.Deadline(); ok && !c.now().Add(wait).Before(dl) {
+		return false
+	}
+	st.wait = wait
+	return true
+}
+
+// backoff is full-jitter exponential backoff: random in [0, min(MaxDelay, BaseDelay·2^(n-1))].
+func (c *Client) backoff(n int) time.Duration {
+	ceiling := c.retry.MaxDelay
+	if shift := n - 1; shift < 32 {
+		if d := c.retry.BaseDelay << shift; d > 0 && d < ceiling {
+			ceiling = d
+		}
+	}
+	if ceiling <= 0 {
+		return 0
+	}
+	return time.Duration(rand.Int64N(int64(ceiling) + 1))
+}
+
+// attempt sends one request and classifies its outcome.
+func (c *Client) attempt(ctx context.Context, op, method, path string, query url.Values, body []byte, spec callSpec, parse parseFunc) ([]byte, error) {
+	actx, cancel := context.WithTimeout(ctx, spec.timeout)
+	defer cancel()
+	var wrote atomic.Bool
+	actx = httptrace.WithClientTrace(actx, &httptrace.ClientTrace{
+		WroteHeaderField: func(string, []string) { wrote.Store(true) },
+		WroteRequest:     func(httptrace.WroteRequestInfo) { wrote.Store(true) },
+	})
+	var rd io.Reader
+	if body != nil {
+		rd = bytes.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(actx, method, c.endpointURL(path, query), rd)
+	if err != nil {
+		return nil, retry.Unrecoverable(fmt.Errorf("%s: build request: %w", op, err))
+	}
+	req.Header.Set("X-Bkapi-Authorization", c.auth)
+	req.Header.Set("Accept", "application/json")
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	req.Header.Set("User-Agent", c.userAgent)
+	req.Header.Set("Blueking-Language", c.language)
+	if c.tenantID != "" {
+		req.Header.Set("X-Bk-Tenant-Id", c.tenantID)
+	}
+
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		return nil, c.finish(op, method, path, c.transportError(ctx, actx, spec, err, wrote.Load()))
+	}
+	defer resp.Body.Close()
+	data, err := readLimited(resp.Body, spec.maxBody)
+	if err != nil {
+		if ctx.Err() == nil && errors.Is(actx.Err(), context.DeadlineExceeded) {
+			err = fmt.Errorf("no complete response within %s: %w", spec.timeout, err)
+		}
+		e := &Error{HTTPStatus: resp.StatusCode, Kind: KindUnreadable, Err: err,
+			RequestID: resp.Header.Get(headerRequestID), Message: "reading response body: " + err.Error(),
+			stop: ctx.Err() != nil}
+		return nil, c.finish(op, method, path, e)
+	}
+	if e := classifyResponse(resp.StatusCode, resp.Header, data, c.now()); e != nil {
+		return nil, c.finish(op, method, path, e)
+	}
+	if parse != nil {
+		if err := parse(data, resp.Header); err != nil {
+			e := &Error{HTTPStatus: resp.StatusCode, Kind: KindUnreadable, Err: err, Message: err.Error(),
+				RequestID: resp.Header.Get(headerRequestID)}
+			if root, rerr := parseRoot(data); rerr == nil {
+				if id := str(root.Get("job_request_id")); id != "" {
+					e.RequestID = id
+				}
+			}
+			return nil, c.finish(op, method, path, e)
+		}
+	}
+	return data, nil
+}
+
+// errBodyTooLarge is the read failure of a body above the limit.
+var errBodyTooLarge = errors.New("response body too large")
+
+// readLimited reads at most limit bytes; a longer body is an error.
+func readLimited(r io.Reader, limit int64) ([]byte, error) {
+	data, err := io.ReadAll(io.LimitReader(r, limit+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(data)) > limit {
+		return nil, fmt.Errorf("%w: more than %d bytes", errBodyTooLarge, limit)
+	}
+	return data, nil
+}
+
+// transportError classifies a failed round trip. wrote tells whether any request byte was written.
+func (c *Client) transportError(ctx, actx context.Context, spec callSpec, err error, wrote bool) *Error {
+	inner := err
+	var ue *url.Error
+	if errors.As(err, &ue) && ue.Err != nil {
+		inner = ue.Err // the URL is already in Path; drop it from the text
+	}
+	e := &Error{Kind: KindNetwork, Err: inner}
+	switch {
+	case isTLSError(err):
+		e.Kind = KindTLS
+		e.neverSent = !wrote
+	case isDialError(err) && !wrote:
+		e.neverSent = true
+	}
+	switch {
+	case ctx.Err() != nil:
+		e.stop = true
+	case errors.Is(actx.Err(), context.DeadlineExceeded):
+		e.Err = fmt.Errorf("no response within %s: %w", spec.timeout, inner)
+	}
+	return e
+}
+
+// finish completes an *Error: operation, request, unknown-outcome flag, secret scrubbing.
+func (c *Client) finish(op, method, path string, e *Error) *Error {
+	e.Op, e.Method, e.Path = op, method, path
+	switch e.Kind {
+	case KindNetwork:
+		e.unknown = !e.neverSent
+	case KindUnavailable:
+		e.unknown = true
+	case KindUnreadable:
+		// A redirect or a 4xx answer means the request was not processed.
+		e.unknown = e.HTTPStatus < 300 || e.HTTPStatus > 499
+	}
+	return c.scrub.finish(e)
+}
+
+// isTLSError reports a TLS handshake or certificate failure.
+func isTLSError(err error) bool {
+	var (
+		cve *tls.CertificateVerificationError
+		uae x509.UnknownAuthorityError
+		he  x509.HostnameError
+		cie x509.CertificateInvalidError
+		rhe tls.RecordHeaderError
+		ae  tls.AlertError
+	)
+	return errors.As(err, &cve) || errors.As(err, &uae) || errors.As(err, &he) ||
+		errors.As(err, &cie) || errors.As(err, &rhe) || errors.As(err, &ae)
+}
+
+// isDialError reports an error from connecting (dial, DNS), anywhere in the chain, proxy dials
+// included: such a request never reached the server.
+func isDialError(err error) bool {
+	found := false
+	walk(err, func(e error) bool {
+		switch v := e.(type) {
+		case *net.DNSError:
+			found = true
+		case *net.OpError:
+			if v.Op == "dial" {
+				found = true
+			}
+		}
+		return !found
+	})
+	return found
+}
+
+// walk visits err and its wrapped errors depth-first until visit returns false.
+func walk(err error, visit func(error) bool) bool {
+	for depth := 0; err != nil && depth < 64; depth++ {
+		if !visit(err) {
+			return false
+		}
+		switch u := err.(type) {
+		case interface{ Unwrap() []error }:
+			for _, e := range u.Unwrap() {
+				if !walk(e, visit) {
+					return false
+				}
+			}
+			return true
+		case interface{ Unwrap() error }:
+			err = u.Unwrap()
+		default:
+			return true
+		}
+	}
+	return true
+}

@@ -1,0 +1,267 @@
+package jobapi
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// MaxLogObjects is the most execute objects one log request may name.
+const MaxLogObjects = 500
+
+// FindJobByName paging bounds.
+const (
+	findPageSize = 200
+	findMaxPages = 10
+)
+
+// FastExecuteScript starts a script job: POST /api/v3/system/bkci_plugin_fast_execute_script with
+// the caller-built JSON object body. The call is retried only when the request provably never left
+// the client (connection refused, DNS failure). When the request may have reached JOB but the
+// answer is missing or unusable (timeout after sending, reset, truncated or unreadable body, 5xx),
+// the error is an *Error with Unknown() true: JOB may have created the job.
+func (c *Client) FastExecuteScript(ctx context.Context, body []byte) (Submitted, error) {
+	if t := bytes.TrimSpace(body); len(t) == 0 || t[0] != '{' || !json.Valid(t) {
+		return Submitted{}, argError(opSubmit, "body must be a JSON object")
+	}
+	var s Submitted
+	_, err := c.do(ctx, opSubmit, http.MethodPost, PathFastExecuteScript, nil, body,
+		func(b []byte, h http.Header) (err error) {
+			s, err = parseSubmitted(b, h)
+			return err
+		})
+	if err != nil {
+		return Submitted{}, err
+	}
+	return s, nil
+}
+
+// GetJobInstanceStatus reads a job's status: POST /api/v3/system/bkci_plugin_get_job_instance_status.
+// withResults asks for every execute object's result (include_execute_object_task_result).
+func (c *Client) GetJobInstanceStatus(ctx context.Context, s Scope, jobID int64, withResults bool) (*JobStatus, error) {
+	if err := checkScope(opStatus, s); err != nil {
+		return nil, err
+	}
+	if jobID <= 0 {
+		return nil, argError(opStatus, "job instance id %d is not positive", jobID)
+	}
+	body, err := json.Marshal(struct {
+		scopeFields
+		JobInstanceID int64 `json:"job_instance_id"`
+		WithResults   bool  `json:"include_execute_object_task_result"`
+	}{scopeFields{s.Type, s.ID}, jobID, withResults})
+	if err != nil {
+		return nil, fmt.Errorf("%s: encode request: %w", opStatus, err)
+	}
+	var st *JobStatus
+	_, err = c.do(ctx, opStatus, http.MethodPost, PathGetJobStatus, nil, body,
+		func(b []byte, _ http.Header) (err error) {
+			st, err = parseStatus(b)
+			return err
+		})
+	if err != nil {
+		return nil, err
+	}
+	return st, nil
+}
+
+// BatchGetObjectLogs reads the script logs of 1..MaxLogObjects execute objects of one step:
+// POST /api/v3/system/bkci_plugin_batch_get_job_instance_execute_object_log. The result has one
+// entry per key, in the order given; Present is false for objects JOB returned nothing for. A key
+// count outside 1..500 or a malformed key is an error and sends no request.
+func (c *Client) BatchGetObjectLogs(ctx context.Context, s Scope, jobID, stepID int64, keys []ObjectKey) ([]ObjectLog, error) {
+	if err := checkScope(opLogs, s); err != nil {
+		return nil, err
+	}
+	if jobID <= 0 || stepID <= 0 {
+		return nil, argError(opLogs, "job instance id %d and step instance id %d must be positive", jobID, stepID)
+	}
+	if len(keys) == 0 || len(keys) > MaxLogObjects {
+		return nil, argError(opLogs, "%d execute objects requested, want 1..%d", len(keys), MaxLogObjects)
+	}
+	type object struct {
+		Type       int    `json:"type"`
+		ResourceID string `json:"resource_id"`
+	}
+	objects := make([]object, 0, len(keys))
+	seen := make(map[ObjectKey]bool, len(keys))
+	for _, k := range keys {
+		if (k.Type != ObjectTypeHost && k.Type != ObjectTypeContainer) || strings.TrimSpace(k.ResourceID) == "" {
+			return nil, argError(opLogs, "invalid execute object key {type %d, resource id %q}", k.Type, k.ResourceID)
+		}
+		if !seen[k] {
+			seen[k] = true
+			objects = append(objects, object{k.Type, k.ResourceID})
+		}
+	}
+	body, err := json.Marshal(struct {
+		scopeFields
+		JobInstanceID  int64    `json:"job_instance_id"`
+		StepInstanceID int64    `json:"step_instance_id"`
+		Objects        []object `json:"execute_object_list"`
+	}{scopeFields{s.Type, s.ID}, jobID, stepID, objects})
+	if err != nil {
+		return nil, fmt.Errorf("%s: encode request: %w", opLogs, err)
+	}
+	var logs []ObjectLog
+	_, err = c.do(ctx, opLogs, http.MethodPost, PathBatchGetObjectLog, nil, body,
+		func(b []byte, _ http.Header) (err error) {
+			logs, err = parseLogs(b, keys)
+			return err
+		})
+	if err != nil {
+		return nil, err
+	}
+	return logs, nil
+}
+
+// TerminateJob asks JOB to terminate a job: POST /api/v3/system/operate_job_instance, operation
+// code 1. JOB accepts it only while the job is running (2) or waiting (7); otherwise the answer is
+// a business *Error with Code CodeUnsupportedOperation (1241003), left to the caller to judge.
+func (c *Client) TerminateJob(ctx context.Context, s Scope, jobID int64) error {
+	if err := checkScope(opTerminate, s); err != nil {
+		return err
+	}
+	if jobID <= 0 {
+		return argError(opTerminate, "job instance id %d is not positive", jobID)
+	}
+	body, err := json.Marshal(struct {
+		scopeFields
+		JobInstanceID int64 `json:"job_instance_id"`
+		OperationCode int   `json:"operation_code"`
+	}{scopeFields{s.Type, s.ID}, jobID, OpTerminateJob})
+	if err != nil {
+		return fmt.Errorf("%s: encode request: %w", opTerminate, err)
+	}
+	_, err = c.do(ctx, opTerminate, http.MethodPost, PathOperateJobInstance, nil, body, nil)
+	return err
+}
+
+// OperateStep runs a step operation: POST /api/v3/system/operate_step_instance with
+// operation_code op (e.g. OpStepContinueRolling).
+func (c *Client) OperateStep(ctx context.Context, s Scope, jobID, stepID int64, op int) error {
+	if err := checkScope(opOperateStep, s); err != nil {
+		return err
+	}
+	if jobID <= 0 || stepID <= 0 || op <= 0 {
+		return argError(opOperateStep, "job instance id %d, step instance id %d and operation code %d must be positive", jobID, stepID, op)
+	}
+	body, err := json.Marshal(struct {
+		scopeFields
+		JobInstanceID  int64 `json:"job_instance_id"`
+		StepInstanceID int64 `json:"step_instance_id"`
+		OperationCode  int   `json:"operation_code"`
+	}{scopeFields{s.Type, s.ID}, jobID, stepID, op})
+	if err != nil {
+		return fmt.Errorf("%s: encode request: %w", opOperateStep, err)
+	}
+	_, err = c.do(ctx, opOperateStep, http.MethodPost, PathOperateStepInstance, nil, body, nil)
+	return err
+}
+
+// ListJobInstances lists job instances created in a time window: GET
+// /api/v3/system/get_job_instance_list. JOB matches Name fuzzily; compare names yourself (or use
+// FindJobByName).
+func (c *Client) ListJobInstances(ctx context.Context, s Scope, q ListQuery) ([]JobSummary, error) {
+	items, _, err := c.listPage(ctx, s, q)
+	return items, err
+}
+
+// listPage is ListJobInstances plus the total count JOB reports.
+func (c *Client) listPage(ctx context.Context, s Scope, q ListQuery) ([]JobSummary, int, error) {
+	if err := checkScope(opList, s); err != nil {
+		return nil, 0, err
+	}
+	if q.CreateTimeStart.IsZero() || q.CreateTimeEnd.IsZero() || q.CreateTimeEnd.Before(q.CreateTimeStart) {
+		return nil, 0, argError(opList, "a create time window (start <= end) is required")
+	}
+	if q.Start < 0 || q.Length < 0 || q.Length > 1000 || q.Type < 0 {
+		return nil, 0, argError(opList, "start %d, length %d (max 1000) and type %d must not be negative", q.Start, q.Length, q.Type)
+	}
+	v := url.Values{}
+	v.Set("bk_scope_type", s.Type)
+	v.Set("bk_scope_id", s.ID)
+	v.Set("create_time_start", itoa(q.CreateTimeStart.UnixMilli()))
+	v.Set("create_time_end", itoa(q.CreateTimeEnd.UnixMilli()))
+	if q.Name != "" {
+		v.Set("name", q.Name)
+	}
+	if q.Operator != "" {
+		v.Set("operator", q.Operator)
+	}
+	if q.Type != 0 {
+		v.Set("type", strconv.Itoa(q.Type))
+	}
+	if q.Start != 0 {
+		v.Set("start", strconv.Itoa(q.Start))
+	}
+	if q.Length != 0 {
+		v.Set("length", strconv.Itoa(q.Length))
+	}
+	var (
+		items []JobSummary
+		total int
+	)
+	_, err := c.do(ctx, opList, http.MethodGet, PathGetJobInstanceList, v, nil,
+		func(b []byte, _ http.Header) (err error) {
+			items, total, err = parseList(b)
+			return err
+		})
+	if err != nil {
+		return nil, 0, err
+	}
+	return items, total, nil
+}
+
+// FindJobByName looks for the job whose name is exactly name, created by operator (when not
+// empty) between from and to. It pages through get_job_instance_list (JOB matches names fuzzily)
+// up to a bound. It returns (nil, nil) when no such job exists, an error wrapping
+// ErrLookupIncomplete when the bound was reached without a match, and one wrapping ErrAmbiguous when
+// several jobs carry the name.
+func (c *Client) FindJobByName(ctx context.Context, s Scope, name, operator string, from, to time.Time) (*JobSummary, error) {
+	if name == "" {
+		return nil, argError(opList, "job name is empty")
+	}
+	q := ListQuery{CreateTimeStart: from, CreateTimeEnd: to, Name: name, Operator: operator, Length: findPageSize}
+	var matches []JobSummary
+	complete := false
+	for page := 0; page < findMaxPages; page++ {
+		items, total, err := c.listPage(ctx, s, q)
+		if err != nil {
+			return nil, err
+		}
+		for _, j := range items {
+			if j.Name != name || (operator != "" && j.Operator != "" && j.Operator != operator) {
+				continue
+			}
+			if !slices.ContainsFunc(matches, func(m JobSummary) bool { return m.ID == j.ID }) {
+				matches = append(matches, j)
+			}
+		}
+		q.Start += len(items)
+		if len(items) == 0 || len(items) < q.Length || q.Start >= total {
+			complete = true
+			break
+		}
+	}
+	switch {
+	case len(matches) == 1:
+		return &matches[0], nil
+	case len(matches) > 1:
+		ids := make([]string, len(matches))
+		for i, m := range matches {
+			ids[i] = itoa(m.ID)
+		}
+		return nil, fmt.Errorf("%s: %w: %q matches job instances %s", opList, ErrAmbiguous, name, strings.Join(ids, ", "))
+	case !complete:
+		return nil, fmt.Errorf("%s: %w: more than %d jobs in the window match %q fuzzily", opList, ErrLookupIncomplete, q.Start, name)
+	}
+	return nil, nil
+}
