@@ -15,6 +15,7 @@ import (
 
 	"jobfastexecutescript/i18n"
 	"jobfastexecutescript/internal/jobstatus"
+	"jobfastexecutescript/internal/report"
 	"jobfastexecutescript/internal/rolling"
 )
 
@@ -219,6 +220,9 @@ func dynamicKeys(task gjson.Result) map[string]bool {
 	}
 	for _, c := range errorCodes {
 		k[fmt.Sprint(c)] = true
+	}
+	for _, key := range report.Keys {
+		k[key] = true
 	}
 	return k
 }

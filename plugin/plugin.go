@@ -181,6 +181,10 @@ func (s *step) fail(err error) *outcome {
 			o.errorType, o.errorCode = bkci.ErrorTypeUser, codeNotFound
 		case jobapi.KindBusiness:
 			o.errorType, o.errorCode = bkci.ErrorTypeUser, codeRejected
+			if isJobInternalError(err) { // JOB's own fault, not the request's
+				o.errorType, o.errorCode = bkci.ErrorTypeThirdParty, codeUnavailable
+				o.message = s.t("msg.unavailable", s.apiErrorText(err))
+			}
 		case jobapi.KindAuth:
 			o.errorType, o.errorCode = bkci.ErrorTypeUser, codeAuth
 			o.message = s.t("msg.auth_failed", s.apiErrorText(err))

@@ -18,7 +18,11 @@ import (
 const (
 	terminateGrace   = 20 * time.Second
 	confirmTerminate = 10 * time.Second
-	lookupWindow     = 10 * time.Minute
+	// terminateStatusRead bounds the status read before a terminate.
+	terminateStatusRead = 5 * time.Second
+	lookupWindow        = 10 * time.Minute
+	// abortLookupGrace bounds the look-up for a job whose submit was cut by a signal or the deadline.
+	abortLookupGrace = 10 * time.Second
 )
 
 // load reads input.json, the private config, the build variables and the form, and validates them.
@@ -134,7 +138,7 @@ func (s *step) run(ctx context.Context) *outcome {
 	}
 	sub, err := s.submit(runCtx, body)
 	if err != nil {
-		if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+		if runCtx.Err() != nil || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
 			if ctx.Err() != nil {
 				return s.endCanceled(nil)
 			}
@@ -157,6 +161,12 @@ func (s *step) run(ctx context.Context) *outcome {
 	if u := s.jobURL(); u != "" {
 		s.log.Info(s.t("msg.job_link", u))
 	}
+	if runCtx.Err() != nil { // the job was found after a signal or the deadline cut its submit
+		if ctx.Err() != nil {
+			return s.endCanceled(nil)
+		}
+		return s.endTimeout(nil)
+	}
 	if cfg.Wait == "none" {
 		return &outcome{success: true, jobStatus: "submitted", message: s.t("msg.submitted_nowait", sub.JobInstanceID)}
 	}
@@ -177,7 +187,11 @@ func (s *step) run(ctx context.Context) *outcome {
 	case errors.Is(werr, context.DeadlineExceeded) || runCtx.Err() != nil:
 		return s.endTimeout(w)
 	default:
-		return s.fail(werr)
+		// The step fails without knowing how the job ends: handle the job per onCancel rather than
+		// leave it running unwatched.
+		o := s.fail(werr)
+		s.endAbort(w)
+		return o
 	}
 }
 
@@ -189,17 +203,40 @@ func (s *step) submit(ctx context.Context, body []byte) (jobapi.Submitted, error
 	if err == nil {
 		return sub, nil
 	}
+	if ctx.Err() != nil {
+		// Cancelled or out of time while the request was out: JOB may have created the job all the
+		// same. Look for it on a short clock of its own, so that it is handled per onCancel (the
+		// caller ends the step cancelled or timed out either way).
+		if jobapi.NeverSent(err) {
+			return sub, err
+		}
+		s.log.Warn(s.t("msg.submit_lookup", s.cfg.TaskName, s.apiErrorText(err)))
+		lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), abortLookupGrace)
+		defer cancel()
+		if found, ok := s.lookupSubmitted(lctx, started); ok {
+			return found, nil
+		}
+		return sub, err
+	}
 	if !jobapi.IsUnknownOutcome(err) {
 		return sub, err
 	}
 	s.log.Warn(s.t("msg.submit_lookup", s.cfg.TaskName, s.apiErrorText(err)))
+	if found, ok := s.lookupSubmitted(ctx, started); ok {
+		return found, nil
+	}
+	return sub, &unknownSubmitError{taskName: s.cfg.TaskName, err: err}
+}
+
+// lookupSubmitted looks for the job of this run by its unique task name, a few times, briefly.
+func (s *step) lookupSubmitted(ctx context.Context, started time.Time) (jobapi.Submitted, bool) {
 	scope := s.scope()
 	// JOB may need a moment to list a job it just created: look a few times, briefly.
 	for attempt := 0; attempt < 4; attempt++ {
 		if attempt > 0 {
 			select {
 			case <-ctx.Done():
-				return sub, &unknownSubmitError{taskName: s.cfg.TaskName, err: err}
+				return jobapi.Submitted{}, false
 			case <-time.After(time.Duration(attempt) * 500 * time.Millisecond):
 			}
 		}
@@ -216,10 +253,10 @@ func (s *step) submit(ctx context.Context, body []byte) (jobapi.Submitted, error
 			if serr == nil && len(st.Steps) > 0 {
 				stepID = st.Steps[0].ID
 			}
-			return jobapi.Submitted{JobInstanceID: found.ID, JobInstanceName: found.Name, StepInstanceID: stepID}, nil
+			return jobapi.Submitted{JobInstanceID: found.ID, JobInstanceName: found.Name, StepInstanceID: stepID}, true
 		}
 	}
-	return sub, &unknownSubmitError{taskName: s.cfg.TaskName, err: err}
+	return jobapi.Submitted{}, false
 }
 
 // unknownSubmitError: the submit's outcome could not be told, even after looking the job up.
@@ -248,20 +285,27 @@ func (s *step) jobURL() string {
 // confirm. It returns the last job status seen.
 func (s *step) terminate(ctx context.Context) int {
 	scope := s.scope()
-	st, err := s.client.GetJobInstanceStatus(ctx, scope, s.jobID, false)
-	if err != nil {
-		s.log.Warn(s.t("msg.terminate_failed", s.jobID, s.apiErrorText(err)))
-		return s.lastCode
-	}
-	s.lastCode = st.Job.Status
-	if st.Job.Status != 2 && st.Job.Status != 7 {
-		return st.Job.Status
+	// The status read is bounded so that a hanging read leaves time for the terminate itself; when it
+	// fails, the terminate is sent anyway (JOB refuses it, 1241003, for a job that no longer runs).
+	sctx, scancel := context.WithTimeout(ctx, terminateStatusRead)
+	st, err := s.client.GetJobInstanceStatus(sctx, scope, s.jobID, false)
+	scancel()
+	if err == nil {
+		s.lastCode = st.Job.Status
+		if st.Job.Status != 2 && st.Job.Status != 7 {
+			return st.Job.Status
+		}
 	}
 	if err := s.client.TerminateJob(ctx, scope, s.jobID); err != nil {
-		s.log.Warn(s.t("msg.terminate_failed", s.jobID, s.apiErrorText(err)))
-		return s.lastCode
+		if ae, ok := jobapi.As(err); !ok || ae.Code != jobapi.CodeUnsupportedOperation {
+			s.log.Warn(s.t("msg.terminate_failed", s.jobID, s.apiErrorText(err)))
+			return s.lastCode
+		}
+		// The job no longer runs or waits: it ended, or an earlier attempt of this call (its answer
+		// lost) stopped it. Read how it ends.
+	} else {
+		s.log.Info(s.t("msg.terminate_sent", s.jobID))
 	}
-	s.log.Info(s.t("msg.terminate_sent", s.jobID))
 	cctx, cancel := context.WithTimeout(ctx, confirmTerminate)
 	defer cancel()
 	p := wait.Poller{Schedule: wait.PollSchedule()}
@@ -299,15 +343,16 @@ func (s *step) endAbort(w *watcher) {
 	if s.jobID == 0 {
 		return
 	}
+	// The watcher's last status first: terminate's own status reads are later, so they win.
+	if w != nil && w.last != nil {
+		s.lastCode = w.last.Job.Status
+	}
 	if s.cfg.OnCancel == "terminate" {
 		ctx, cancel := context.WithTimeout(context.Background(), terminateGrace)
 		s.terminate(ctx)
 		cancel()
 	} else if u := s.jobURL(); u != "" {
 		s.log.Info(s.t("msg.left_running", s.jobID, u))
-	}
-	if w != nil && w.last != nil {
-		s.lastCode = w.last.Job.Status
 	}
 	if s.data == nil {
 		s.data = map[string]bkci.Data{}

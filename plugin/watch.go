@@ -25,12 +25,13 @@ type watcher struct {
 	polls    int
 	total    int // targets known from the last status with results (0 = unknown yet)
 	waiting  bool
+	pausedAt int // targets started when the current rolling pause was announced (-1: not known)
 	lastRate float64
 	stream   *streamer
 }
 
 func newWatcher(s *step, sub jobapi.Submitted) *watcher {
-	return &watcher{s: s, sub: sub, lastRate: -1}
+	return &watcher{s: s, sub: sub, lastRate: -1, pausedAt: -1}
 }
 
 // watch polls until JOB says the job finished. A wake-up (callback) triggers an immediate poll.
@@ -40,7 +41,7 @@ func (w *watcher) watch(ctx context.Context, sched wait.Schedule, wake <-chan st
 	err := p.Run(ctx, func(ctx context.Context) (bool, time.Duration, error) {
 		st, err := w.poll(ctx)
 		if err != nil {
-			if jobapi.IsTransient(err) {
+			if jobapi.IsTransient(err) || isJobInternalError(err) {
 				// The client already retried; keep waiting while the deadline allows.
 				w.s.log.Warn(w.s.t("msg.poll_failed", w.s.apiErrorText(err)))
 				return false, jobapi.RetryAfter(err), nil
@@ -66,7 +67,8 @@ func (w *watcher) poll(ctx context.Context) (*jobapi.JobStatus, error) {
 	if err != nil {
 		return nil, err
 	}
-	if st.Finished && !withResults {
+	// The end, and a new rolling pause, are judged with the results (to name the batch waiting).
+	if !withResults && (st.Finished || (st.Job.Status == 7 && !w.waiting)) {
 		st, err = w.s.client.GetJobInstanceStatus(ctx, w.s.scope(), w.sub.JobInstanceID, true)
 		if err != nil {
 			return nil, err
@@ -90,9 +92,12 @@ func (w *watcher) observe(ctx context.Context, st *jobapi.JobStatus) {
 		s.log.Info(s.t("msg.job_status", s.statusName("job", st.Job.Status), st.Job.Status))
 	}
 	if st.Job.Status == 7 {
-		if !w.waiting {
-			w.waiting = true
-			s.log.Warn(s.t("msg.waiting_confirm", w.batchNumber(st), s.jobURL()))
+		// One message per pause: JOB may run a confirmed batch and pause again between two polls, so a
+		// pause is new when more targets have started since the last one.
+		started := startedTargets(st)
+		if !w.waiting || (started >= 0 && started != w.pausedAt) {
+			w.waiting, w.pausedAt = true, started
+			s.log.Warn(s.t("msg.waiting_confirm", w.waitingBatch(st), s.jobURL()))
 		}
 	} else {
 		w.waiting = false
@@ -147,6 +152,31 @@ func (w *watcher) batchNumber(st *jobapi.JobStatus) int {
 	return batchOf(sizes, started)
 }
 
+// waitingBatch is the rolling batch waiting for confirmation: the one after the last batch started.
+func (w *watcher) waitingBatch(st *jobapi.JobStatus) int {
+	n := w.batchNumber(st) + 1
+	if w.s.cfg.Rolling != nil && len(st.Steps) > 0 && len(st.Steps[0].Results) > 0 {
+		if sizes, err := w.s.cfg.Rolling.Expr.Batches(len(st.Steps[0].Results)); err == nil && n > len(sizes) {
+			n = len(sizes)
+		}
+	}
+	return n
+}
+
+// startedTargets counts the targets that have left status 5 (waiting); -1 when the status has no results.
+func startedTargets(st *jobapi.JobStatus) int {
+	if len(st.Steps) == 0 || len(st.Steps[0].Results) == 0 {
+		return -1
+	}
+	n := 0
+	for _, r := range st.Steps[0].Results {
+		if r.Status != 5 {
+			n++
+		}
+	}
+	return n
+}
+
 // batchOf is the 1-based batch containing the started-th target (the last one started).
 func batchOf(sizes []int, started int) int {
 	sum := 0
@@ -171,4 +201,11 @@ func (w *watcher) batchCount() int {
 		return 1
 	}
 	return len(sizes)
+}
+
+// isJobInternalError reports JOB's result:false "Internal Server Error" (1240002): a fault of JOB's,
+// not of the request, so a status read that meets it is tried again later like a 5xx.
+func isJobInternalError(err error) bool {
+	ae, ok := jobapi.As(err)
+	return ok && !ae.Gateway && ae.Code == jobapi.CodeInternal
 }

@@ -1,0 +1,218 @@
+// Package report writes the run's report (interface.md §7, §9): a self-contained HTML page,
+// index.html, with one row per target and a status filter, and result.json beside it with the
+// full structured result. Both are streamed, so 30,000 targets never become one big string.
+package report
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+
+	"jobfastexecutescript/internal/logvars"
+)
+
+// File names inside the report directory.
+const (
+	HTMLFile = "index.html"
+	JSONFile = "result.json"
+)
+
+// Target kinds.
+const (
+	KindHost      = "host"
+	KindContainer = "container"
+)
+
+// Target is one execute object of the job.
+type Target struct {
+	Label      string            `json:"label"`       // cloudId:ip, host:<id> or container:<name>@<id>
+	Kind       string            `json:"kind"`        // KindHost or KindContainer
+	Status     int               `json:"status"`      // JOB's execute-object status
+	StatusName string            `json:"status_name"` // its name in the run's language
+	Success    bool              `json:"success"`
+	ExitCode   *int              `json:"exit_code"`   // nil when the target never ran a script
+	DurationMs *int64            `json:"duration_ms"` // nil when unknown
+	Tag        string            `json:"tag"`
+	LogTail    string            `json:"log_tail"`
+	Vars       map[string]string `json:"vars,omitempty"` // variables from this target's log
+
+	HostID        int64  `json:"host_id,omitempty"` // bk_host_id (for containers: the node's, when known)
+	CloudID       int64  `json:"cloud_id"`          // written for hosts only
+	IP            string `json:"ip,omitempty"`
+	ContainerID   int64  `json:"container_id,omitempty"`
+	ContainerName string `json:"container_name,omitempty"`
+}
+
+// targetJSON is Target's JSON shape: cloud_id only for hosts (0 is a real cloud area).
+type targetJSON struct {
+	Label         string            `json:"label"`
+	Kind          string            `json:"kind"`
+	Status        int               `json:"status"`
+	StatusName    string            `json:"status_name"`
+	Success       bool              `json:"success"`
+	ExitCode      *int              `json:"exit_code"`
+	DurationMs    *int64            `json:"duration_ms"`
+	Tag           string            `json:"tag"`
+	LogTail       string            `json:"log_tail"`
+	Vars          map[string]string `json:"vars,omitempty"`
+	HostID        int64             `json:"host_id,omitempty"`
+	CloudID       *int64            `json:"cloud_id,omitempty"`
+	IP            string            `json:"ip,omitempty"`
+	ContainerID   int64             `json:"container_id,omitempty"`
+	ContainerName string            `json:"container_name,omitempty"`
+}
+
+// MarshalJSON writes cloud_id for hosts only.
+func (t Target) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(t.toJSON()); err != nil {
+		return nil, err
+	}
+	return bytes.TrimRight(buf.Bytes(), "\n"), nil
+}
+
+func (t *Target) toJSON() *targetJSON {
+	j := &targetJSON{
+		Label: t.Label, Kind: t.Kind, Status: t.Status, StatusName: t.StatusName, Success: t.Success,
+		ExitCode: t.ExitCode, DurationMs: t.DurationMs, Tag: t.Tag, LogTail: t.LogTail, Vars: t.Vars,
+		HostID: t.HostID, IP: t.IP, ContainerID: t.ContainerID, ContainerName: t.ContainerName,
+	}
+	if t.Kind != KindContainer {
+		cloud := t.CloudID
+		j.CloudID = &cloud
+	}
+	return j
+}
+
+// UnmarshalJSON reads what MarshalJSON writes.
+func (t *Target) UnmarshalJSON(b []byte) error {
+	var j targetJSON
+	if err := json.Unmarshal(b, &j); err != nil {
+		return err
+	}
+	*t = Target{
+		Label: j.Label, Kind: j.Kind, Status: j.Status, StatusName: j.StatusName, Success: j.Success,
+		ExitCode: j.ExitCode, DurationMs: j.DurationMs, Tag: j.Tag, LogTail: j.LogTail, Vars: j.Vars,
+		HostID: j.HostID, IP: j.IP, ContainerID: j.ContainerID, ContainerName: j.ContainerName,
+	}
+	if j.CloudID != nil {
+		t.CloudID = *j.CloudID
+	}
+	return nil
+}
+
+// StatusCount is the number of targets in one status.
+type StatusCount struct {
+	Status int    `json:"status"`
+	Name   string `json:"name"`
+	Count  int    `json:"count"`
+}
+
+// Verdicts.
+const (
+	VerdictSuccess = "success"
+	VerdictFailure = "failure"
+)
+
+// Result is everything the report shows. Its JSON form is result.json.
+type Result struct {
+	Plugin   string `json:"plugin"`
+	Version  string `json:"version"`
+	Language string `json:"language"` // zh_CN or en_US
+
+	JobInstanceID   int64  `json:"job_instance_id"`
+	StepInstanceID  int64  `json:"step_instance_id"`
+	JobInstanceName string `json:"job_instance_name"`
+	JobURL          string `json:"job_url"`
+	JobStatus       string `json:"job_status"` // the job_status output
+	JobStatusCode   int    `json:"job_status_code"`
+
+	ScopeType string `json:"scope_type"`
+	ScopeID   string `json:"scope_id"`
+	Operator  string `json:"operator"`
+	TaskName  string `json:"task_name"`
+
+	StartedAt  time.Time `json:"started_at,omitzero"`
+	FinishedAt time.Time `json:"finished_at,omitzero"`
+	Verdict    string    `json:"verdict"` // VerdictSuccess or VerdictFailure
+	Message    string    `json:"message"`
+
+	Total        int           `json:"total_count"`
+	SuccessCount int           `json:"success_count"`
+	FailedCount  int           `json:"failed_count"`
+	StatusCounts []StatusCount `json:"status_counts"`
+
+	Variables         map[string]string  `json:"variables"`
+	VariableConflicts []logvars.Conflict `json:"variable_conflicts"`
+	SkippedVariables  []logvars.Skip     `json:"skipped_variables"`
+
+	Targets []Target `json:"targets,omitempty"` // streamed by Write; omitempty only serves that
+}
+
+// Translator returns the text of a message key with {0}, {1}, ... replaced by args.
+type Translator = func(key string, args ...any) string
+
+// Write writes dir/index.html and dir/result.json, creating dir. Each file is written to a
+// temporary file in dir and renamed into place, so a reader never sees half a file. t gives
+// the page's texts (keys "report.*").
+func Write(dir string, r *Result, t Translator) error {
+	if r == nil {
+		return errors.New("write report: nil result")
+	}
+	if t == nil {
+		return errors.New("write report: nil translator")
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("write report: %w", err)
+	}
+	if err := writeAtomic(dir, JSONFile, func(w io.Writer) error { return writeJSON(w, r) }); err != nil {
+		return fmt.Errorf("write report: %w", err)
+	}
+	if err := writeAtomic(dir, HTMLFile, func(w io.Writer) error { return writeHTML(w, r, t) }); err != nil {
+		return fmt.Errorf("write report: %w", err)
+	}
+	return nil
+}
+
+// writeAtomic writes dir/name through a buffered temporary file and renames it into place.
+func writeAtomic(dir, name string, write func(io.Writer) error) (err error) {
+	f, err := os.CreateTemp(dir, "."+name+".*.tmp")
+	if err != nil {
+		return err
+	}
+	tmp := f.Name()
+	defer func() {
+		if err != nil {
+			_ = f.Close()
+			_ = os.Remove(tmp)
+		}
+	}()
+	bw := bufio.NewWriterSize(f, 64<<10)
+	if err = write(bw); err != nil {
+		return fmt.Errorf("%s: %w", name, err)
+	}
+	if err = bw.Flush(); err != nil {
+		return fmt.Errorf("%s: %w", name, err)
+	}
+	if err = f.Chmod(0o644); err != nil {
+		return fmt.Errorf("%s: %w", name, err)
+	}
+	if err = f.Sync(); err != nil {
+		return fmt.Errorf("%s: %w", name, err)
+	}
+	if err = f.Close(); err != nil {
+		return fmt.Errorf("%s: %w", name, err)
+	}
+	if err = os.Rename(tmp, filepath.Join(dir, name)); err != nil {
+		return fmt.Errorf("%s: %w", name, err)
+	}
+	return nil
+}
