@@ -83,6 +83,19 @@ func TestSuccess(t *testing.T) {
 	if res.data("success_targets") != "0:10.0.0.1,0:10.0.0.2,0:10.0.0.3" || res.data("ver") != "1.2.3" {
 		t.Errorf("outputs: %s", res.Output)
 	}
+	// Every output written is declared in task.json, or is a variable from the logs.
+	declared := readDeclaredOutputs(t)
+	res.out.Get("data").ForEach(func(k, _ gjson.Result) bool {
+		if !declared[k.String()] && k.String() != "ver" {
+			t.Errorf("output %q is not declared in task.json", k.String())
+		}
+		return true
+	})
+	for name := range declared {
+		if !res.out.Get("data." + name).Exists() {
+			t.Errorf("declared output %q not written on success", name)
+		}
+	}
 	if res.data("job_url") != "https://job.example.com/api_execute/"+res.data("job_instance_id") {
 		t.Errorf("job_url = %q", res.data("job_url"))
 	}
@@ -114,4 +127,17 @@ func TestSuccess(t *testing.T) {
 			t.Errorf("%s used another operator", q.Path)
 		}
 	}
+}
+
+func readDeclaredOutputs(t *testing.T) map[string]bool {
+	t.Helper()
+	b, err := os.ReadFile("../task.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]bool{}
+	for name := range gjson.GetBytes(b, "output").Map() {
+		out[name] = true
+	}
+	return out
 }
