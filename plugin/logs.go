@@ -12,13 +12,17 @@ import (
 const (
 	maxLogObjects      = 500     // JOB's limit per log request
 	logBytesPerRequest = 4 << 20 // aim for responses of about this size
-	logConcurrency     = 3       // log requests in flight
-	failedTailLines    = 30      // lines of a failed target's log kept for the summary and report
-	failedTailBytes    = 4 << 10 //
-	okTailLines        = 5       // lines kept for a successful target's report row
-	okTailBytes        = 512     //
-	maxFoldedTails     = 100     // failed targets whose tails are folded into the main log
-	maxSummaryRows     = 200     // failed targets listed in the summary table
+	// firstLogChunk is the size of the first log request, before any log size is known, and of the
+	// pieces a too large answer is read again in: GSE keeps at most 5 MB per target, so 10 logs
+	// always fit in a response the client accepts (jobapi.MaxLogBodyBytes).
+	firstLogChunk   = 10
+	logConcurrency  = 3       // log requests in flight
+	failedTailLines = 30      // lines of a failed target's log kept for the summary and report
+	failedTailBytes = 4 << 10 //
+	okTailLines     = 5       // lines kept for a successful target's report row
+	okTailBytes     = 512     //
+	maxFoldedTails  = 100     // failed targets whose tails are folded into the main log
+	maxSummaryRows  = 200     // failed targets listed in the summary table
 )
 
 // streamer prints the logs of a few targets while the job runs: each complete line exactly once, under
@@ -121,9 +125,10 @@ func (s *step) readLogs(ctx context.Context, sub jobapi.Submitted, targets []*ta
 		ts   []*target
 		logs map[jobapi.ObjectKey]jobapi.ObjectLog
 		err  error
+		pv   any // a panic in the fetch, re-raised on the step's goroutine (Main turns it into errorType 3)
 		done chan struct{}
 	}
-	size := maxLogObjects
+	size := firstLogChunk
 	sem := make(chan struct{}, logConcurrency)
 	var mu sync.Mutex
 	avg := 0 // average bytes per log seen so far
@@ -134,6 +139,9 @@ func (s *step) readLogs(ctx context.Context, sub jobapi.Submitted, targets []*ta
 		defer mu.Unlock()
 		if next >= len(need) {
 			return nil
+		}
+		if avg == 0 && next > 0 {
+			size = maxLogObjects // no log seen yet: nothing to adapt to
 		}
 		if avg > 0 {
 			size = logBytesPerRequest / avg
@@ -154,6 +162,8 @@ func (s *step) readLogs(ctx context.Context, sub jobapi.Submitted, targets []*ta
 	}
 	fetch := func(c *chunk) {
 		defer close(c.done)
+		defer func() { c.pv = recover() }()
+		s.panicPoint("logs")
 		keys := make([]jobapi.ObjectKey, len(c.ts))
 		for i, t := range c.ts {
 			keys[i] = t.res.Object.Key()
@@ -198,8 +208,10 @@ func (s *step) readLogs(ctx context.Context, sub jobapi.Submitted, targets []*ta
 		}
 	}()
 	warned := false
-	for c := range queue {
-		<-c.done
+	handle := func(c *chunk) {
+		if c.pv != nil {
+			panic(c.pv)
+		}
 		if c.err != nil && !warned {
 			warned = true
 			s.log.Warn(s.t("msg.log_failed", s.apiErrorText(c.err)))
@@ -212,6 +224,23 @@ func (s *step) readLogs(ctx context.Context, sub jobapi.Submitted, targets []*ta
 			s.handleLog(t, l.Content, printAll, stream, vars)
 		}
 		c.logs = nil
+	}
+	for c := range queue {
+		<-c.done
+		if e, ok := jobapi.As(c.err); ok && e.Kind == jobapi.KindUnreadable && c.pv == nil && len(c.ts) > firstLogChunk {
+			// The answer was too large (or broken): read these targets again in pieces that fit,
+			// one at a time, until one fails too.
+			for i := 0; i < len(c.ts); i += firstLogChunk {
+				p := &chunk{ts: c.ts[i:min(i+firstLogChunk, len(c.ts))], done: make(chan struct{})}
+				fetch(p)
+				handle(p)
+				if p.err != nil {
+					break
+				}
+			}
+			continue
+		}
+		handle(c)
 	}
 }
 
@@ -227,6 +256,9 @@ func (s *step) handleLog(t *target, content, printMode string, stream *streamer,
 			s.log.SubTagFinish(t.label)
 		}
 	}
+	// Printing masks secrets (the app secret, sensitive parameters) by itself; the variables and the
+	// tail kept for the report must not carry them either.
+	content = s.log.Redact(content)
 	if vars != nil {
 		vars.Add(t.label, content)
 	}

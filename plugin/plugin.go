@@ -144,6 +144,18 @@ func (s *step) finish(o *outcome) int {
 	return bkci.ExitCode(out.Status)
 }
 
+// testPanicEnv names a stage at which the step panics on purpose: load, submitted, poll, logs or
+// results. It exists for the end-to-end tests (docs/FAULTS.md), which prove that a panic anywhere still
+// ends with output.json (errorType 3) and the job handled per onCancel. It only ever panics.
+const testPanicEnv = "JOBFAST_TEST_PANIC"
+
+// panicPoint panics when testPanicEnv names stage.
+func (s *step) panicPoint(stage string) {
+	if s.env.Getenv != nil && s.env.Getenv(testPanicEnv) == stage {
+		panic("forced panic at stage " + stage + " (" + testPanicEnv + ")")
+	}
+}
+
 // finishPanic handles a bug: it terminates the job per onCancel (a panic must not leave an orphan) and
 // writes output.json with errorType 3. The stack goes to stderr, redacted.
 func (s *step) finishPanic(r any) int {
@@ -229,6 +241,9 @@ func (s *step) apiErrorText(err error) string {
 	}
 	if msg == "" {
 		msg = fmt.Sprintf("HTTP %d", ae.HTTPStatus)
+	}
+	if ae.Code == 0 {
+		return s.log.Redact(s.t("msg.api_error_nocode", ae.Op, msg, rid))
 	}
 	return s.log.Redact(s.t("msg.api_error", ae.Op, ae.Code, msg, rid))
 }

@@ -66,6 +66,7 @@ func (s *step) results(ctx context.Context, w *watcher, final *jobapi.JobStatus)
 		s.applyVars(vres)
 	}
 	o := s.verdict(final.Job.Status, total, failed)
+	s.panicPoint("results")
 	s.printSummary(targets, counts, o)
 	s.writeReport(final, targets, counts, vres, o)
 	return o
@@ -179,14 +180,18 @@ func (s *step) printSummary(targets []*target, counts map[int]int, o *outcome) {
 				break
 			}
 			rows++
-			s.log.Info(s.t("msg.failed_row", t.label, s.statusName("target", t.res.Status), exitText(t.res.ExitCode), t.res.Tag))
+			row := s.t("msg.failed_row", t.label, s.statusName("target", t.res.Status), exitText(t.res.ExitCode))
+			if t.res.Tag != "" {
+				row += s.t("msg.failed_row_tag", t.res.Tag)
+			}
+			s.log.Info(row)
 		}
 		for i, t := range failed {
 			if i == maxFoldedTails {
 				s.log.Info(s.t("msg.more_tails_in_report", len(failed)-i))
 				break
 			}
-			if !t.logged {
+			if !t.logged || strings.TrimSpace(t.tail) == "" {
 				continue
 			}
 			s.log.Group(s.t("msg.tail_title", t.label, s.statusName("target", t.res.Status), exitText(t.res.ExitCode)))

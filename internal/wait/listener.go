@@ -389,13 +389,15 @@ func (l *Listener) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if r.ContentLength > l.maxBody {
 		l.st.refusedBody.Add(1)
+		drain(r.Body)
 		w.Header().Set("Connection", "close")
 		reply(w, http.StatusBadRequest, "body too large")
 		return
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, l.maxBody))
-	if err != nil {
+	body, err := io.ReadAll(io.LimitReader(r.Body, l.maxBody+1))
+	if err != nil || int64(len(body)) > l.maxBody {
 		l.st.refusedBody.Add(1)
+		drain(r.Body)
 		w.Header().Set("Connection", "close")
 		reply(w, http.StatusBadRequest, "unreadable body")
 		return
@@ -487,4 +489,13 @@ func (l *Listener) sendRelay(body []byte, contentType string) error {
 		return errors.New("HTTP " + strconv.Itoa(resp.StatusCode))
 	}
 	return nil
+}
+
+// drainLimit bounds what a refused request's body is read for: reading a moderately oversized body
+// before answering lets the sender see the 400 instead of a connection reset; beyond this, the
+// connection is simply closed. ReadTimeout bounds a slow sender.
+const drainLimit = 1 << 20
+
+func drain(body io.Reader) {
+	_, _ = io.CopyN(io.Discard, body, drainLimit)
 }
