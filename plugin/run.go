@@ -62,6 +62,12 @@ func (s *step) load(ctx context.Context) (*Config, error) {
 			if len(f) >= 6 {
 				s.log.AddSecret(f)
 			}
+			// --password=… and key:value: a script may print the value alone.
+			if i := strings.IndexAny(f, "=:"); i >= 0 {
+				if v := strings.Trim(f[i+1:], `"'`); len(v) >= 6 {
+					s.log.AddSecret(v)
+				}
+			}
 		}
 	}
 	return cfg, nil
@@ -94,6 +100,7 @@ func (s *step) run(ctx context.Context) *outcome {
 		return s.fail(err)
 	}
 	s.cfg = cfg
+	s.panicPoint("load")
 	s.printPlan()
 	if cfg.DryRun {
 		return s.dryRun()
@@ -161,6 +168,7 @@ func (s *step) run(ctx context.Context) *outcome {
 	if u := s.jobURL(); u != "" {
 		s.log.Info(s.t("msg.job_link", u))
 	}
+	s.panicPoint("submitted")
 	if runCtx.Err() != nil { // the job was found after a signal or the deadline cut its submit
 		if ctx.Err() != nil {
 			return s.endCanceled(nil)

@@ -67,6 +67,7 @@ func (w *watcher) poll(ctx context.Context) (*jobapi.JobStatus, error) {
 	if err != nil {
 		return nil, err
 	}
+	w.s.panicPoint("poll")
 	// The end, and a new rolling pause, are judged with the results (to name the batch waiting).
 	if !withResults && (st.Finished || (st.Job.Status == 7 && !w.waiting)) {
 		st, err = w.s.client.GetJobInstanceStatus(ctx, w.s.scope(), w.sub.JobInstanceID, true)
