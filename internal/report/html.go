@@ -2,7 +2,7 @@ package report
 
 import (
 	"fmt"
-	"html/template"
+	"html"
 	"io"
 	"sort"
 	"strconv"
@@ -21,15 +21,6 @@ const maxListedLabels = 20
 // filtering toggles one class on the table (a stylesheet rule per status hides the other rows)
 // instead of touching every row.
 //
-// The page is parsed once. Everything interpolated goes through html/template's contextual
-// escaping; the CSS and JS are constants of this file.
-var page = template.Must(template.New("page").Parse(pageTemplate))
-
-var (
-	headTmpl = page.Lookup("head")
-	rowTmpl  = page.Lookup("row")
-	footTmpl = page.Lookup("foot")
-)
 
 // view is the data of the page's head and foot.
 type view struct {
@@ -50,12 +41,6 @@ type view struct {
 	Filters      []filterView
 	Total        int
 }
-
-// T translates key.
-func (v *view) T(key string, args ...any) string { return v.t(key, args...) }
-
-// R is the result.
-func (v *view) R() *Result { return v.r }
 
 type kv struct{ Name, Value string }
 
@@ -87,9 +72,8 @@ type rowView struct {
 
 func writeHTML(w io.Writer, r *Result, t Translator) error {
 	v := newView(r, t)
-	if err := headTmpl.Execute(w, v); err != nil {
-		return err
-	}
+	h := &htmlWriter{w: w}
+	h.head(v)
 	kindText := map[string]string{
 		KindHost:      t("report.kind_host"),
 		KindContainer: t("report.kind_container"),
@@ -115,11 +99,13 @@ func writeHTML(w io.Writer, r *Result, t Translator) error {
 		if tg.DurationMs != nil {
 			row.Duration = formatDuration(time.Duration(*tg.DurationMs) * time.Millisecond)
 		}
-		if err := rowTmpl.Execute(w, &row); err != nil {
-			return err
+		h.row(&row)
+		if h.err != nil {
+			return h.err
 		}
 	}
-	return footTmpl.Execute(w, v)
+	h.foot(v)
+	return h.err
 }
 
 func newView(r *Result, t Translator) *view {
@@ -130,7 +116,9 @@ func newView(r *Result, t Translator) *view {
 	if r.Verdict == VerdictSuccess {
 		v.VerdictClass = "ok"
 	}
-	v.HasJobURL = r.JobURL != ""
+	// Only an http(s) link is shown: anything else (javascript:, data:) could run in the page.
+	lower := strings.ToLower(strings.TrimSpace(r.JobURL))
+	v.HasJobURL = strings.HasPrefix(lower, "http://") || strings.HasPrefix(lower, "https://")
 	v.JobURL = r.JobURL
 	if !r.StartedAt.IsZero() {
 		v.StartedAt = formatTime(r.StartedAt)
@@ -239,16 +227,233 @@ func formatDuration(d time.Duration) string {
 	}
 }
 
-const pageTemplate = `{{define "head"}}<!DOCTYPE html>
-<html lang="{{.Lang}}">
-<head>
-<meta charset="utf-8">
-<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'">
-<meta name="referrer" content="no-referrer">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{{.Title}}</title>
-<style>
-:root{--ok:#1a7f37;--ng:#cf222e;--bd:#d0d7de;--mut:#57606a;--bg2:#f6f8fa}
+// The page is written by hand rather than with html/template: text/template's reflection keeps every
+// exported method of every reachable type in the binary (about 2 MB of a 10 MB binary). Every value
+// from outside goes through esc (text and attribute values alike); the CSS and JS are constants.
+
+// htmlWriter writes the page, remembering the first write error.
+type htmlWriter struct {
+	w   io.Writer
+	err error
+}
+
+func (h *htmlWriter) raw(parts ...string) {
+	for _, p := range parts {
+		if h.err != nil {
+			return
+		}
+		_, h.err = io.WriteString(h.w, p)
+	}
+}
+
+// text writes s escaped for HTML text and quoted attribute values.
+func (h *htmlWriter) text(s string) { h.raw(html.EscapeString(s)) }
+
+func (h *htmlWriter) head(v *view) {
+	r := v.r
+	h.raw("<!DOCTYPE html>\n<html lang=\"")
+	h.text(v.Lang)
+	h.raw("\">\n<head>\n<meta charset=\"utf-8\">\n",
+		`<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'">`, "\n",
+		`<meta name="referrer" content="no-referrer">`, "\n",
+		`<meta name="viewport" content="width=device-width, initial-scale=1">`, "\n<title>")
+	h.text(v.Title)
+	h.raw("</title>\n<style>\n", pageCSS)
+	for _, f := range v.Filters {
+		if f.Status {
+			key := html.EscapeString(f.Key)
+			h.raw("#targets.f-", key, " tbody tr:not(.s", key, "){display:none}\n")
+		}
+	}
+	h.raw("footer{margin-top:24px;color:var(--mut);font-size:12px}\n</style>\n</head>\n<body data-filter=\"all\">\n<header>\n<h1>")
+	h.text(v.Title)
+	h.raw("</h1>\n<span class=\"verdict ", v.VerdictClass, "\">")
+	if v.VerdictClass == "ok" {
+		h.text(v.t("report.verdict_success"))
+	} else {
+		h.text(v.t("report.verdict_failure"))
+	}
+	h.raw("</span>\n")
+	if r.Message != "" {
+		h.raw("<p class=\"msg\">")
+		h.text(r.Message)
+		h.raw("</p>\n")
+	}
+	h.raw("</header>\n<section class=\"totals\">\n")
+	h.card("", r.Total, v.t("report.total"))
+	h.card(" ok", r.SuccessCount, v.t("report.success"))
+	h.card(" ng", r.FailedCount, v.t("report.failed"))
+	h.raw("</section>\n<section>\n<h2>")
+	h.text(v.t("report.job"))
+	h.raw("</h2>\n<table class=\"kv\">\n<tr><th>")
+	h.text(v.t("report.job_instance"))
+	h.raw("</th><td>")
+	h.text(r.JobInstanceName + " (" + strconv.FormatInt(r.JobInstanceID, 10) + ")")
+	if v.HasJobURL {
+		h.raw(` <a href="`)
+		h.text(v.JobURL)
+		h.raw(`" target="_blank" rel="noopener noreferrer">`)
+		h.text(v.t("report.open_in_job"))
+		h.raw("</a>")
+	}
+	h.raw("</td></tr>\n")
+	h.kvRow(v.t("report.step_instance_id"), strconv.FormatInt(r.StepInstanceID, 10))
+	h.kvRow(v.t("report.job_status"), r.JobStatus+" ("+strconv.Itoa(r.JobStatusCode)+")")
+	h.kvRow(v.t("report.scope"), r.ScopeType+":"+r.ScopeID)
+	h.kvRow(v.t("report.task_name"), r.TaskName)
+	h.kvRow(v.t("report.operator"), r.Operator)
+	for _, row := range [][2]string{{"report.started_at", v.StartedAt}, {"report.finished_at", v.FinishedAt}, {"report.duration", v.Duration}} {
+		if row[1] != "" {
+			h.kvRow(v.t(row[0]), row[1])
+		}
+	}
+	h.raw("</table>\n</section>\n<section>\n<h2>")
+	h.text(v.t("report.variables"))
+	h.raw("</h2>\n")
+	if len(v.Variables) > 0 {
+		h.raw("<table class=\"kv vars\">\n<thead><tr>")
+		h.th(v.t("report.var_name"), v.t("report.var_value"))
+		h.raw("</tr></thead>\n<tbody>\n")
+		for _, x := range v.Variables {
+			h.raw("<tr><td>")
+			h.text(x.Name)
+			h.raw("</td><td class=\"val\"><pre>")
+			h.text(x.Value)
+			h.raw("</pre></td></tr>\n")
+		}
+		h.raw("</tbody>\n</table>\n")
+	} else {
+		h.raw("<p class=\"none\">")
+		h.text(v.t("report.no_variables"))
+		h.raw("</p>\n")
+	}
+	if len(v.Conflicts) > 0 {
+		h.raw("<h2>")
+		h.text(v.t("report.conflicts"))
+		h.raw("</h2>\n<table class=\"kv conflicts\">\n<thead><tr>")
+		h.th(v.t("report.var_name"), v.t("report.conflict_winner"), v.t("report.var_value"), v.t("report.conflict_others"))
+		h.raw("</tr></thead>\n<tbody>\n")
+		for _, c := range v.Conflicts {
+			h.raw("<tr><td>")
+			h.text(c.Name)
+			h.raw("</td><td>")
+			h.text(c.Label)
+			h.raw("</td><td class=\"val\"><pre>")
+			h.text(c.Value)
+			h.raw("</pre></td><td>")
+			h.text(c.Others)
+			h.raw("</td></tr>\n")
+		}
+		h.raw("</tbody>\n</table>\n")
+	}
+	if len(v.Skipped) > 0 {
+		h.raw("<h2>")
+		h.text(v.t("report.skipped"))
+		h.raw("</h2>\n<table class=\"kv skipped\">\n<thead><tr>")
+		h.th(v.t("report.var_name"), v.t("report.skip_reason"), v.t("report.skip_targets"))
+		h.raw("</tr></thead>\n<tbody>\n")
+		for _, sk := range v.Skipped {
+			h.raw("<tr><td><pre>")
+			h.text(sk.Name)
+			h.raw("</pre></td><td>")
+			h.text(sk.Reason)
+			h.raw("</td><td>")
+			h.text(sk.Labels)
+			h.raw("</td></tr>\n")
+		}
+		h.raw("</tbody>\n</table>\n")
+	}
+	h.raw("</section>\n<section>\n<h2>")
+	h.text(v.t("report.targets"))
+	h.raw("</h2>\n<div id=\"filters\" role=\"toolbar\" aria-label=\"")
+	h.text(v.t("report.filter"))
+	h.raw("\">\n")
+	for _, f := range v.Filters {
+		pressed := "false"
+		if f.Key == "all" {
+			pressed = "true"
+		}
+		h.raw(`<button type="button" data-f="`)
+		h.text(f.Key)
+		h.raw(`" data-shown="`)
+		h.text(f.Shown)
+		h.raw(`" aria-pressed="`, pressed, `">`)
+		h.text(f.Text)
+		h.raw("</button>\n")
+	}
+	h.raw("</div>\n<p id=\"shown\">")
+	if len(v.Filters) > 0 {
+		h.text(v.Filters[0].Shown)
+	}
+	h.raw("</p>\n<table id=\"targets\" class=\"f-all\" data-total=\"", strconv.Itoa(v.Total), "\">\n<thead><tr>")
+	h.th(v.t("report.col_label"), v.t("report.col_kind"), v.t("report.col_status"), v.t("report.col_exit_code"),
+		v.t("report.col_duration"), v.t("report.col_tag"), v.t("report.col_log"))
+	h.raw("</tr></thead>\n<tbody>\n")
+}
+
+func (h *htmlWriter) card(class string, n int, label string) {
+	h.raw("<div class=\"card", class, "\"><span class=\"n\">", strconv.Itoa(n), "</span>")
+	h.text(label)
+	h.raw("</div>\n")
+}
+
+func (h *htmlWriter) kvRow(k, v string) {
+	h.raw("<tr><th>")
+	h.text(k)
+	h.raw("</th><td>")
+	h.text(v)
+	h.raw("</td></tr>\n")
+}
+
+func (h *htmlWriter) th(cells ...string) {
+	for _, c := range cells {
+		h.raw("<th>")
+		h.text(c)
+		h.raw("</th>")
+	}
+}
+
+func (h *htmlWriter) row(r *rowView) {
+	tg := r.Target
+	h.raw("<tr class=\"", r.Class, "\"><td>")
+	h.text(tg.Label)
+	h.raw("</td><td>")
+	h.text(r.Kind)
+	h.raw("</td><td class=\"st\">")
+	h.text(tg.StatusName)
+	h.raw("</td><td class=\"num\">")
+	h.text(r.ExitCode)
+	h.raw("</td><td class=\"num\">")
+	h.text(r.Duration)
+	h.raw("</td><td>")
+	h.text(tg.Tag)
+	h.raw("</td><td>")
+	if tg.LogTail != "" {
+		h.raw("<details><summary>")
+		h.text(r.ShowLog)
+		h.raw("</summary><pre>")
+		h.text(tg.LogTail)
+		h.raw("</pre></details>")
+	} else {
+		h.raw("<span class=\"none\">–</span>")
+	}
+	h.raw("</td></tr>\n")
+}
+
+func (h *htmlWriter) foot(v *view) {
+	h.raw("</tbody>\n</table>\n")
+	if v.Total == 0 {
+		h.raw("<p class=\"none\">")
+		h.text(v.t("report.no_targets"))
+		h.raw("</p>\n")
+	}
+	h.raw("</section>\n<footer>")
+	h.text(v.t("report.footer", v.r.Plugin, v.r.Version))
+	h.raw(" · <a href=\"result.json\">result.json</a></footer>\n<script>\n", pageScript, "</script>\n</body>\n</html>\n")
+}
+
+// pageCSS is the page's stylesheet, without the per-status filter rules written after it.
+const pageCSS = `:root{--ok:#1a7f37;--ng:#cf222e;--bd:#d0d7de;--mut:#57606a;--bg2:#f6f8fa}
 *{box-sizing:border-box}
 body{margin:0;padding:16px 24px;font:14px/1.5 -apple-system,"Segoe UI","PingFang SC","Microsoft YaHei",sans-serif;color:#1f2328;background:#fff}
 h1{font-size:22px;margin:0 0 4px}
@@ -285,80 +490,11 @@ pre{margin:0;font:12px/1.45 ui-monospace,SFMono-Regular,Consolas,"Liberation Mon
 #targets summary{cursor:pointer;color:#0969da}
 .none{color:var(--mut)}
 #targets.f-success tbody tr.ng,#targets.f-failed tbody tr.ok{display:none}
-{{range .Filters}}{{if .Status}}#targets.f-{{.Key}} tbody tr:not(.s{{.Key}}){display:none}
-{{end}}{{end}}footer{margin-top:24px;color:var(--mut);font-size:12px}
-</style>
-</head>
-<body data-filter="all">
-<header>
-<h1>{{.Title}}</h1>
-<span class="verdict {{.VerdictClass}}">{{if eq .VerdictClass "ok"}}{{.T "report.verdict_success"}}{{else}}{{.T "report.verdict_failure"}}{{end}}</span>
-{{with .R.Message}}<p class="msg">{{.}}</p>{{end}}
-</header>
-<section class="totals">
-<div class="card"><span class="n">{{.R.Total}}</span>{{.T "report.total"}}</div>
-<div class="card ok"><span class="n">{{.R.SuccessCount}}</span>{{.T "report.success"}}</div>
-<div class="card ng"><span class="n">{{.R.FailedCount}}</span>{{.T "report.failed"}}</div>
-</section>
-<section>
-<h2>{{.T "report.job"}}</h2>
-<table class="kv">
-<tr><th>{{.T "report.job_instance"}}</th><td>{{.R.JobInstanceName}} ({{.R.JobInstanceID}}){{if .HasJobURL}} <a href="{{.JobURL}}" target="_blank" rel="noopener noreferrer">{{.T "report.open_in_job"}}</a>{{end}}</td></tr>
-<tr><th>{{.T "report.step_instance_id"}}</th><td>{{.R.StepInstanceID}}</td></tr>
-<tr><th>{{.T "report.job_status"}}</th><td>{{.R.JobStatus}} ({{.R.JobStatusCode}})</td></tr>
-<tr><th>{{.T "report.scope"}}</th><td>{{.R.ScopeType}}:{{.R.ScopeID}}</td></tr>
-<tr><th>{{.T "report.task_name"}}</th><td>{{.R.TaskName}}</td></tr>
-<tr><th>{{.T "report.operator"}}</th><td>{{.R.Operator}}</td></tr>
-{{with .StartedAt}}<tr><th>{{$.T "report.started_at"}}</th><td>{{.}}</td></tr>
-{{end}}{{with .FinishedAt}}<tr><th>{{$.T "report.finished_at"}}</th><td>{{.}}</td></tr>
-{{end}}{{with .Duration}}<tr><th>{{$.T "report.duration"}}</th><td>{{.}}</td></tr>
-{{end}}</table>
-</section>
-<section>
-<h2>{{.T "report.variables"}}</h2>
-{{if .Variables}}<table class="kv vars">
-<thead><tr><th>{{.T "report.var_name"}}</th><th>{{.T "report.var_value"}}</th></tr></thead>
-<tbody>
-{{range .Variables}}<tr><td>{{.Name}}</td><td class="val"><pre>{{.Value}}</pre></td></tr>
-{{end}}</tbody>
-</table>
-{{else}}<p class="none">{{.T "report.no_variables"}}</p>
-{{end}}{{if .Conflicts}}<h2>{{.T "report.conflicts"}}</h2>
-<table class="kv conflicts">
-<thead><tr><th>{{.T "report.var_name"}}</th><th>{{.T "report.conflict_winner"}}</th><th>{{.T "report.var_value"}}</th><th>{{.T "report.conflict_others"}}</th></tr></thead>
-<tbody>
-{{range .Conflicts}}<tr><td>{{.Name}}</td><td>{{.Label}}</td><td class="val"><pre>{{.Value}}</pre></td><td>{{.Others}}</td></tr>
-{{end}}</tbody>
-</table>
-{{end}}{{if .Skipped}}<h2>{{.T "report.skipped"}}</h2>
-<table class="kv skipped">
-<thead><tr><th>{{.T "report.var_name"}}</th><th>{{.T "report.skip_reason"}}</th><th>{{.T "report.skip_targets"}}</th></tr></thead>
-<tbody>
-{{range .Skipped}}<tr><td><pre>{{.Name}}</pre></td><td>{{.Reason}}</td><td>{{.Labels}}</td></tr>
-{{end}}</tbody>
-</table>
-{{end}}</section>
-<section>
-<h2>{{.T "report.targets"}}</h2>
-<div id="filters" role="toolbar" aria-label="{{.T "report.filter"}}">
-{{range .Filters}}<button type="button" data-f="{{.Key}}" data-shown="{{.Shown}}" aria-pressed="{{if eq .Key "all"}}true{{else}}false{{end}}">{{.Text}}</button>
-{{end}}</div>
-<p id="shown">{{with index .Filters 0}}{{.Shown}}{{end}}</p>
-<table id="targets" class="f-all" data-total="{{.Total}}">
-<thead><tr><th>{{.T "report.col_label"}}</th><th>{{.T "report.col_kind"}}</th><th>{{.T "report.col_status"}}</th><th>{{.T "report.col_exit_code"}}</th><th>{{.T "report.col_duration"}}</th><th>{{.T "report.col_tag"}}</th><th>{{.T "report.col_log"}}</th></tr></thead>
-<tbody>
-{{end}}
+`
 
-{{define "row"}}<tr class="{{.Class}}"><td>{{.Target.Label}}</td><td>{{.Kind}}</td><td class="st">{{.Target.StatusName}}</td><td class="num">{{.ExitCode}}</td><td class="num">{{.Duration}}</td><td>{{.Target.Tag}}</td><td>{{if .Target.LogTail}}<details><summary>{{.ShowLog}}</summary><pre>{{.Target.LogTail}}</pre></details>{{else}}<span class="none">–</span>{{end}}</td></tr>
-{{end}}
-
-{{define "foot"}}</tbody>
-</table>
-{{if not .Total}}<p class="none">{{.T "report.no_targets"}}</p>
-{{end}}</section>
-<footer>{{.T "report.footer" .R.Plugin .R.Version}} · <a href="result.json">result.json</a></footer>
-<script>
-(function () {
+// pageScript is the status filter: it toggles one class on the targets table, from the buttons and
+// from the URL fragment #status=<all|success|failed|code>.
+const pageScript = `(function () {
   var table = document.getElementById('targets');
   var bar = document.getElementById('filters');
   var shown = document.getElementById('shown');
@@ -396,10 +532,7 @@ pre{margin:0;font:12px/1.45 ui-monospace,SFMono-Regular,Consolas,"Liberation Mon
   window.addEventListener('hashchange', function () { apply(fromHash()); });
   apply(fromHash());
 })();
-</script>
-</body>
-</html>
-{{end}}`
+`
 
 // Keys lists every message key the page uses, for the translation consistency tests.
 var Keys = []string{

@@ -312,7 +312,7 @@ func TestWrite_html(t *testing.T) {
 		"##[error]boom",
 		"&lt;/pre&gt;&lt;/details&gt;",
 		`<a href="` + jobURL + `"`,
-		"2024-01-02 03:04:05 &#43;08:00", "1m23s",
+		"2024-01-02 03:04:05 +08:00", "1m23s",
 		"1.2s", "50ms", "1h1m40s",
 		"显示 4 / 4 个目标",
 		`<a href="result.json">`,
