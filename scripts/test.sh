@@ -37,6 +37,9 @@ for pkg in $(go list ./...); do
   done
 done
 
+echo "== release package (all platforms) and its guards"
+JOBFAST_PACKAGE_ALL=1 go test -count=1 -run '^TestPackage$' ./e2e >/dev/null
+
 echo "== demo"
 go run ./scripts/demo >/dev/null
 
