@@ -12,17 +12,14 @@ import (
 const (
 	maxLogObjects      = 500     // JOB's limit per log request
 	logBytesPerRequest = 4 << 20 // aim for responses of about this size
-	// firstLogChunk is the size of the first log request, before any log size is known, and of the
-	// pieces a too large answer is read again in: GSE keeps at most 5 MB per target, so 10 logs
-	// always fit in a response the client accepts (jobapi.MaxLogBodyBytes).
-	firstLogChunk   = 10
-	logConcurrency  = 3       // log requests in flight
-	failedTailLines = 30      // lines of a failed target's log kept for the summary and report
-	failedTailBytes = 4 << 10 //
-	okTailLines     = 5       // lines kept for a successful target's report row
-	okTailBytes     = 512     //
-	maxFoldedTails  = 100     // failed targets whose tails are folded into the main log
-	maxSummaryRows  = 200     // failed targets listed in the summary table
+	firstLogChunk      = 10      // first log request, and pieces of a too large answer (see readLogs)
+	logConcurrency     = 3       // log requests in flight
+	failedTailLines    = 30      // lines of a failed target's log kept for the summary and report
+	failedTailBytes    = 4 << 10 //
+	okTailLines        = 5       // lines kept for a successful target's report row
+	okTailBytes        = 512     //
+	maxFoldedTails     = 100     // failed targets whose tails are folded into the main log
+	maxSummaryRows     = 200     // failed targets listed in the summary table
 )
 
 // streamer prints the logs of a few targets while the job runs: each complete line exactly once, under
@@ -109,6 +106,9 @@ func (s *step) printTargetLines(lbl, text string) {
 // readLogs reads the logs the step needs after the job finished, in label order, in chunks of at most
 // 500 targets (fewer when logs are large), a few requests in flight. Each log is printed (per logMode),
 // scanned for variables and cut to a tail, then dropped: memory does not grow with the log volume.
+// The first chunk has firstLogChunk targets: GSE keeps at most 5 MB per target, so its answer always
+// fits the client's limit (jobapi.MaxLogBodyBytes), and later chunks are sized from the logs seen. A
+// chunk whose answer is still unreadable (too large) is read again in pieces of firstLogChunk.
 func (s *step) readLogs(ctx context.Context, sub jobapi.Submitted, targets []*target, stream *streamer, vars *logvars.Collector) {
 	printAll := s.printMode(len(targets))
 	var need []*target

@@ -32,8 +32,9 @@ const (
 	DefaultMaxDelay          = 5 * time.Second
 	DefaultMaxRetryAfter     = 30 * time.Second
 
-	// MaxBodyBytes bounds a response body; a larger body is an unreadable answer.
-	MaxBodyBytes = 8 << 20
+	// MaxBodyBytes bounds a response body; a larger body is an unreadable answer. A status answer
+	// with the results of JOB's maximum of 50,000 targets takes about 20 MB.
+	MaxBodyBytes = 64 << 20
 	// MaxLogBodyBytes bounds a log response body.
 	MaxLogBodyBytes = 64 << 20
 )
