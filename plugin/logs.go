@@ -219,6 +219,9 @@ func (s *step) readLogs(ctx context.Context, sub jobapi.Submitted, targets []*ta
 		for _, t := range c.ts {
 			l, ok := c.logs[t.res.Object.Key()]
 			if !ok {
+				if stream != nil { // a tab that was streamed must still be closed
+					stream.print(t.label, t.res.Object.Key(), "", true)
+				}
 				continue
 			}
 			s.handleLog(t, l.Content, printAll, stream, vars)
