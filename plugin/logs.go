@@ -184,7 +184,8 @@ func (s *step) readLogs(ctx context.Context, sub jobapi.Submitted, targets []*ta
 			mu.Unlock()
 		}
 	}
-	// Producer: start fetches, bounded by sem; consumer: handle chunks in order.
+	// Producer: start fetches, bounded by sem; consumer: handle chunks in order. A chunk holds its sem
+	// slot until its logs are handled, so at most logConcurrency answers are in memory at once.
 	queue := make(chan *chunk, logConcurrency)
 	go func() {
 		defer close(queue)
@@ -195,7 +196,7 @@ func (s *step) readLogs(ctx context.Context, sub jobapi.Submitted, targets []*ta
 				<-sem
 				return
 			}
-			go func() { fetch(c); <-sem }()
+			go fetch(c) // its sem slot is freed once the consumer has handled its logs
 			select {
 			case queue <- c:
 			case <-ctx.Done():
@@ -241,9 +242,11 @@ func (s *step) readLogs(ctx context.Context, sub jobapi.Submitted, targets []*ta
 					break
 				}
 			}
+			<-sem
 			continue
 		}
 		handle(c)
+		<-sem
 	}
 }
 

@@ -99,8 +99,13 @@ func (s *Step) Prepare(ctx context.Context) (*exec.Cmd, *Buffer, *Buffer, error)
 		return nil, nil, nil, err
 	}
 	bin := filepath.Join(s.DataDir, filepath.Base(s.Binary))
-	if err := copyFile(s.Binary, bin); err != nil {
-		return nil, nil, nil, err
+	// A hard link avoids writing an executable: a copy still open for writing in a child forked
+	// concurrently (parallel tests) makes exec fail with ETXTBSY ("text file busy").
+	_ = os.Remove(bin)
+	if err := os.Link(s.Binary, bin); err != nil {
+		if err := copyFile(s.Binary, bin); err != nil {
+			return nil, nil, nil, err
+		}
 	}
 	// demands: chmod +x <basename>
 	if err := os.Chmod(bin, 0o755); err != nil {
