@@ -355,9 +355,10 @@ func stepDeadline(minutes string) time.Duration {
 	if n, err := strconv.Atoi(strings.TrimSpace(minutes)); err == nil && n > 0 {
 		d = time.Duration(n) * time.Minute
 	}
+	// The margin covers a cut submit's look-up and the terminate (terminateGrace) before BK-CI gives up.
 	margin := d / 20
-	if margin < 15*time.Second {
-		margin = 15 * time.Second
+	if margin < 30*time.Second {
+		margin = 30 * time.Second
 	}
 	if margin > time.Minute {
 		margin = time.Minute

@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/sethvargo/go-envconfig"
 
@@ -54,7 +55,7 @@ func (s *step) runPost(ctx context.Context) *outcome {
 		return &outcome{success: true, message: s.t("msg.post_nothing")}
 	}
 	s.jobID = st.JobInstanceID
-	cfg.ScopeType, cfg.ScopeID, cfg.Operator = st.ScopeType, st.ScopeID, st.Operator
+	cfg.ScopeType, cfg.ScopeID, cfg.Operator, cfg.TaskName = st.ScopeType, st.ScopeID, st.Operator, st.TaskName
 	if st.OnCancel != "" {
 		cfg.OnCancel = st.OnCancel
 	}
@@ -68,6 +69,20 @@ func (s *step) runPost(ctx context.Context) *outcome {
 	}
 	s.client = client
 	scope := s.scope()
+	if st.JobInstanceID == 0 {
+		// Killed during the submit: the job, if JOB created it, carries the unique task name.
+		found, err := client.FindJobByName(ctx, scope, st.TaskName, st.Operator,
+			st.SubmittedAt.Add(-lookupWindow), time.Now().Add(lookupWindow))
+		if err != nil {
+			return s.postUnreachable(err)
+		}
+		if found == nil {
+			s.log.Info(s.t("msg.post_no_job", parent))
+			return &outcome{success: true, message: s.t("msg.post_nothing")}
+		}
+		s.log.Info(s.t("msg.submit_adopted", found.ID, st.TaskName))
+		s.jobID, st.JobInstanceID = found.ID, found.ID
+	}
 	status, err := client.GetJobInstanceStatus(ctx, scope, st.JobInstanceID, false)
 	if err != nil {
 		return s.postUnreachable(err)

@@ -16,8 +16,8 @@ import (
 )
 
 const (
-	terminateGrace   = 20 * time.Second
-	confirmTerminate = 10 * time.Second
+	terminateGrace   = 15 * time.Second
+	confirmTerminate = 8 * time.Second
 	// terminateStatusRead bounds the status read before a terminate.
 	terminateStatusRead = 5 * time.Second
 	lookupWindow        = 10 * time.Minute
@@ -143,6 +143,9 @@ func (s *step) run(ctx context.Context) *outcome {
 	if err != nil {
 		return s.fail(err)
 	}
+	// The state file exists before the submit: a SIGKILL between JOB creating the job and its answer
+	// still leaves the post action the unique task name to find the job by.
+	s.saveState(jobapi.Submitted{})
 	sub, err := s.submit(runCtx, body)
 	if err != nil {
 		if runCtx.Err() != nil || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {

@@ -44,12 +44,18 @@ func statePath(b Build, getenv func(string) string, taskID string) string {
 	return filepath.Join(stateRoot(b, getenv), safeName(taskID), "state.json")
 }
 
-// saveState writes the state file the moment the job id is known. A failure is a warning: the job runs.
+// saveState writes the state file: once before the submit (no job id yet: the post action then looks
+// the job up by its unique task name) and again the moment the job id is known. A failure is a
+// warning: the job runs.
 func (s *step) saveState(sub jobapi.Submitted) {
+	submitted := time.Now().UTC()
+	if s.state != nil {
+		submitted = s.state.SubmittedAt
+	}
 	s.state = &State{
 		JobInstanceID: sub.JobInstanceID, JobInstanceName: sub.JobInstanceName, StepInstanceID: sub.StepInstanceID,
 		ScopeType: s.cfg.ScopeType, ScopeID: s.cfg.ScopeID, Operator: s.cfg.Operator, TaskName: s.cfg.TaskName,
-		OnCancel: s.cfg.OnCancel, JobURL: s.jobURL(), SubmittedAt: time.Now().UTC(),
+		OnCancel: s.cfg.OnCancel, JobURL: s.jobURL(), SubmittedAt: submitted,
 	}
 	if err := writeState(statePath(s.cfg.Build, s.env.Getenv, s.cfg.Build.TaskID), s.state); err != nil {
 		s.log.Warn(s.t("msg.state_failed", s.log.Redact(err.Error())))
