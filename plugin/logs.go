@@ -11,7 +11,7 @@ import (
 
 const (
 	maxLogObjects      = 500     // JOB's limit per log request
-	logBytesPerRequest = 4 << 20 // aim for responses of about this size
+	logBytesPerRequest = 1 << 20 // aim for responses of about this size (peak memory vs log size: BENCHMARKS.md)
 	firstLogChunk      = 10      // first log request, and pieces of a too large answer (see readLogs)
 	logConcurrency     = 3       // log requests in flight
 	failedTailLines    = 30      // lines of a failed target's log kept for the summary and report
