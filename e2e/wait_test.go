@@ -447,7 +447,10 @@ func TestPostActionAfterSIGKILL(t *testing.T) {
 			r := newStep(t, sim, "onCancel", onCancel)
 			p := r.startRun()
 			id := h.job(t)
-			p.until("the state file", func() bool { return fileExists(statePath(r.step.Workspace, "e-task1")) })
+			p.until("the state file with the job id", func() bool {
+				b, err := os.ReadFile(statePath(r.step.Workspace, "e-task1"))
+				return err == nil && gjson.GetBytes(b, "job_instance_id").Int() == id
+			})
 			p.signal(syscall.SIGKILL)
 			p.waitKilled()
 			if snap, _ := sim.Job(id); snap.Status != jobsim.StatusRunning {

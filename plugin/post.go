@@ -59,7 +59,7 @@ func (s *step) runPost(ctx context.Context) *outcome {
 	if st.OnCancel != "" {
 		cfg.OnCancel = st.OnCancel
 	}
-	if cfg.OnCancel != "terminate" {
+	if cfg.OnCancel != "terminate" && st.JobInstanceID != 0 {
 		s.log.Info(s.t("msg.left_running", st.JobInstanceID, st.JobURL))
 		return &outcome{success: true, message: s.t("msg.post_left", st.JobInstanceID)}
 	}
@@ -82,6 +82,10 @@ func (s *step) runPost(ctx context.Context) *outcome {
 		}
 		s.log.Info(s.t("msg.submit_adopted", found.ID, st.TaskName))
 		s.jobID, st.JobInstanceID = found.ID, found.ID
+		if cfg.OnCancel != "terminate" {
+			s.log.Info(s.t("msg.left_running", found.ID, s.jobURL()))
+			return &outcome{success: true, message: s.t("msg.post_left", found.ID)}
+		}
 	}
 	status, err := client.GetJobInstanceStatus(ctx, scope, st.JobInstanceID, false)
 	if err != nil {
