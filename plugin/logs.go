@@ -30,6 +30,7 @@ type streamer struct {
 	mu       sync.Mutex
 	offset   map[jobapi.ObjectKey]int  // bytes of the log already printed (whole lines)
 	finished map[jobapi.ObjectKey]bool // sub-tag finished
+	warned   bool                      // a failed live read was reported
 }
 
 func newStreamer(s *step, sub jobapi.Submitted) *streamer {
@@ -55,7 +56,10 @@ func (st *streamer) update(ctx context.Context, results []jobapi.ObjectResult) {
 	}
 	logs, err := st.s.client.BatchGetObjectLogs(ctx, st.s.scope(), st.sub.JobInstanceID, st.sub.StepInstanceID, keys)
 	if err != nil {
-		st.s.log.Warn(st.s.t("msg.log_failed", st.s.apiErrorText(err)))
+		if !st.warned { // once: the next polls try again, quietly
+			st.warned = true
+			st.s.log.Warn(st.s.t("msg.log_failed", st.s.apiErrorText(err)))
+		}
 		return
 	}
 	for _, l := range logs {
