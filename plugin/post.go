@@ -72,7 +72,7 @@ func (s *step) runPost(ctx context.Context) *outcome {
 	if st.JobInstanceID == 0 {
 		// Killed during the submit: the job, if JOB created it, carries the unique task name.
 		found, err := client.FindJobByName(ctx, scope, st.TaskName, st.Operator,
-			st.SubmittedAt.Add(-lookupWindow), time.Now().Add(lookupWindow))
+			st.SubmittedAt.Add(-clockSkew), time.Now().Add(lookupWindow))
 		if err != nil {
 			return s.postUnreachable(err)
 		}

@@ -20,7 +20,11 @@ const (
 	confirmTerminate = 8 * time.Second
 	// terminateStatusRead bounds the status read before a terminate.
 	terminateStatusRead = 5 * time.Second
-	lookupWindow        = 10 * time.Minute
+	// lookupWindow is how far after the submit a look-up by name searches for the job.
+	lookupWindow = 10 * time.Minute
+	// clockSkew is how much earlier than the agent's clock JOB may date a job this run created: the
+	// look-up by name starts there, so an older job of the same (user-given) name is never adopted.
+	clockSkew = time.Minute
 	// abortLookupGrace bounds the look-up for a job whose submit was cut by a signal or the deadline.
 	abortLookupGrace = 10 * time.Second
 )
@@ -252,7 +256,7 @@ func (s *step) lookupSubmitted(ctx context.Context, started time.Time) (jobapi.S
 			}
 		}
 		found, lerr := s.client.FindJobByName(ctx, scope, s.cfg.TaskName, s.cfg.Operator,
-			started.Add(-lookupWindow), time.Now().Add(lookupWindow))
+			started.Add(-clockSkew), time.Now().Add(lookupWindow))
 		if lerr != nil {
 			s.log.Warn(s.t("msg.lookup_failed", s.apiErrorText(lerr)))
 			continue
