@@ -141,3 +141,34 @@ func readDeclaredOutputs(t *testing.T) map[string]bool {
 	}
 	return out
 }
+
+// TestPermissionDenied: an IAM denial names the operator and the missing actions (errorType 1); a
+// gateway that has not granted the app the bkci_plugin_* resources says how to get the grant.
+func TestPermissionDenied(t *testing.T) {
+	t.Parallel()
+	t.Run("iam", func(t *testing.T) {
+		t.Parallel()
+		sim := startSim(t, jobsim.Options{DeniedUsers: []string{"bob"}})
+		res := newStep(t, sim).run()
+		res.wantStatus(t, "failure", 1, "")
+		wantSubmits(t, sim, 0, 1)
+		msg := res.out.Get("message").String()
+		if !strings.Contains(msg, "bob") || !strings.Contains(msg, "quick_execute_script") || !strings.Contains(msg, "9900403") {
+			t.Errorf("message does not name the operator, the action and JOB's code: %s", msg)
+		}
+		if res.out.Get("errorCode").Int() != 800003 || res.out.Get("platformErrorCode").Int() != 9900403 {
+			t.Errorf("codes: %s", res.Output)
+		}
+	})
+	t.Run("gateway", func(t *testing.T) {
+		t.Parallel()
+		sim := startSim(t, jobsim.Options{Grants: map[string][]jobsim.Endpoint{appCode: {jobsim.EPStatus}}})
+		res := newStep(t, sim).run()
+		res.wantStatus(t, "failure", 1, "")
+		wantSubmits(t, sim, 0, 1)
+		msg := res.out.Get("message").String()
+		if !strings.Contains(msg, "1640301") || !strings.Contains(msg, "bkci_plugin_") {
+			t.Errorf("message does not explain the missing grant: %s", msg)
+		}
+	})
+}
