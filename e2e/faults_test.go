@@ -17,7 +17,6 @@ import (
 
 	"github.com/tidwall/gjson"
 
-	"jobfastexecutescript/internal/agent"
 	"jobfastexecutescript/internal/jobsim"
 )
 
@@ -262,7 +261,7 @@ func hzRunCase(t *testing.T, c hzCase) {
 	}
 	form := append([]string(nil), c.form...)
 	if c.callback {
-		port := hzFreePort(t)
+		port := freePort(t)
 		form = append(form, "wait", "callback", "callbackListen", "127.0.0.1:"+port,
 			"callbackBaseUrl", "http://127.0.0.1:"+port)
 	}
@@ -362,56 +361,25 @@ func hzWantIDs(t *testing.T, sim *jobsim.Sim, res *result, jobs int) {
 // as signalWhen returns nil. It returns the checked result and the run's duration.
 func hzRun(t *testing.T, r *stepRun, signalWhen func(ctx context.Context) error) (*result, time.Duration) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	cmd, stdout, stderr, err := r.step.Prepare(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	start := time.Now()
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan struct{})
-	var res *agent.Result
-	var werr error
-	go func() {
-		defer close(done)
-		res, werr = r.step.Wait(cmd, stdout, stderr, start)
-	}()
+	p := r.startRun()
 	if signalWhen != nil {
-		sigCtx, stop := context.WithCancel(ctx)
+		ctx, stop := context.WithCancel(context.Background())
 		go func() {
 			select {
-			case <-done:
+			case <-p.done:
 				stop()
-			case <-sigCtx.Done():
+			case <-ctx.Done():
 			}
 		}()
-		if err := signalWhen(sigCtx); err == nil {
-			_ = cmd.Process.Signal(syscall.SIGTERM)
-		} else if sigCtx.Err() == nil {
+		if err := signalWhen(ctx); err == nil {
+			_ = p.cmd.Process.Signal(syscall.SIGTERM)
+		} else if ctx.Err() == nil {
 			t.Errorf("waiting to signal: %v", err)
 		}
 		stop()
 	}
-	<-done
-	if werr != nil {
-		t.Fatalf("%v\nstdout:\n%s\nstderr:\n%s", werr, stdout.String(), stderr.String())
-	}
-	return r.finish(res), time.Since(start)
-}
-
-// hzFreePort returns a port free on 127.0.0.1 a moment ago.
-func hzFreePort(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	_, port, _ := net.SplitHostPort(ln.Addr().String())
-	return port
+	res := p.wait()
+	return res, res.Duration
 }
 
 // TestCallbackListenerAbuse: in callback mode, requests to the plugin's listener that are not JOB's
@@ -425,31 +393,14 @@ func TestCallbackListenerAbuse(t *testing.T) {
 	gate := jobsim.NewGate()
 	sim.SetHold(func(jobsim.Target) *jobsim.Gate { return gate })
 	t.Cleanup(gate.Open)
-	port := hzFreePort(t)
+	port := freePort(t)
 	base := "http://127.0.0.1:" + port
 	r := newStep(t, sim, "wait", "callback", "callbackListen", "127.0.0.1:"+port, "callbackBaseUrl", base)
 
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	cmd, stdout, stderr, err := r.step.Prepare(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	start := time.Now()
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan struct{})
-	var res *agent.Result
-	var werr error
-	go func() {
-		defer close(done)
-		res, werr = r.step.Wait(cmd, stdout, stderr, start)
-	}()
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		<-done
-	})
+	p := r.startRun()
+	done, stdout, stderr, cmd := p.done, p.stdout, p.stderr, p.cmd
 	// The plugin expects its job once it printed the id.
 	for !strings.Contains(stdout.String(), fmt.Sprintf("submitted job %d", hzFirstJob)) {
 		select {
@@ -611,11 +562,7 @@ func TestCallbackListenerAbuse(t *testing.T) {
 	}
 
 	gate.Open()
-	<-done
-	if werr != nil {
-		t.Fatal(werr)
-	}
-	out := r.finish(res)
+	out := p.wait()
 	out.wantStatus(t, "success", 0, "success")
 	wantSubmits(t, sim, 1, 1)
 	if out.data("ver") != "1.2.3" {
