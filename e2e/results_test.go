@@ -1025,7 +1025,7 @@ func TestScale_30000Targets(t *testing.T) {
 	checkList(t, "failed_targets", res.data("failed_targets"), bad)
 	ids, largest := loggedIDs(t, sim)
 	requests := sim.Count(jobsim.EPLogs)
-	if limit := int(math.Ceil(float64(n)/500)) + 3; requests > limit || largest > 500 || len(ids) != n {
+	if limit := int(math.Ceil(float64(n) / 500)); requests > limit || largest > 500 || len(ids) != n {
 		t.Errorf("%d log requests (limit %d), largest %d objects, %d distinct targets read", requests, limit, largest, len(ids))
 	}
 	for id, k := range ids {
@@ -1068,9 +1068,10 @@ func TestScale_30000Targets(t *testing.T) {
 	}
 }
 
-// TestLogs_LargeLogs: with large logs the requests ask for fewer targets (the first for 10, whose
-// logs always fit in an answer since GSE keeps at most 5 MB per target; then about 4 MB per answer),
-// and every log is read once.
+// TestLogs_LargeLogs: with large logs the requests ask for fewer targets: the first (the probe) asks
+// for all of them but accepts at most 8 MiB; its answer is too large, so the targets are read again in
+// halves that fit, and later requests stay under the probe's size. After the probe every log is read
+// exactly once.
 func TestLogs_LargeLogs(t *testing.T) {
 	t.Parallel()
 	const n, size = 60, 256 << 10
@@ -1098,13 +1099,29 @@ func TestLogs_LargeLogs(t *testing.T) {
 	if _, groups := l.group("0:10.0.0.7 "); groups != 1 {
 		t.Errorf("failed target's tail folded %d times", groups)
 	}
-	ids, largest := loggedIDs(t, sim)
-	if len(ids) != n || largest > (4<<20)/size {
-		t.Errorf("%d logs read (want %d), up to %d per request (want at most %d)", len(ids), n, largest, (4<<20)/size)
+	var reqs []jobsim.Request
+	for _, q := range sim.Requests() {
+		if q.Endpoint == jobsim.EPLogs {
+			reqs = append(reqs, q)
+		}
+	}
+	if len(reqs) < 2 || len(gjson.GetBytes(reqs[0].Body, "execute_object_list").Array()) != n {
+		t.Fatalf("%d log requests; want a probe for all %d targets first, then more", len(reqs), n)
+	}
+	ids, largest := map[string]int{}, 0
+	for _, q := range reqs[1:] {
+		list := gjson.GetBytes(q.Body, "execute_object_list").Array()
+		largest = max(largest, len(list))
+		for _, o := range list {
+			ids[o.Get("resource_id").String()]++
+		}
+	}
+	if len(ids) != n || largest > (8<<20)/size {
+		t.Errorf("%d logs read after the probe (want %d), up to %d per request (want at most %d)", len(ids), n, largest, (8<<20)/size)
 	}
 	for id, k := range ids {
 		if k != 1 {
-			t.Errorf("log of host %s read %d times", id, k)
+			t.Errorf("log of host %s read %d times after the probe", id, k)
 		}
 	}
 }
@@ -1113,9 +1130,9 @@ func TestLogs_LargeLogs(t *testing.T) {
 // cut short on every attempt), its targets' logs are read again in small pieces and printed once.
 func TestLogs_UnreadableAnswerReadInPieces(t *testing.T) {
 	t.Parallel()
-	const n = 510 // a first chunk of 10, then one of 500
+	const n = 510 // a first chunk of 500, then one of 10
 	sim := fleetSim(t, n, fleetOutcome)
-	sim.Inject(jobsim.Fault{Endpoint: jobsim.EPLogs, Calls: jobsim.Range(2, 7), Kind: jobsim.FaultTruncated})
+	sim.Inject(jobsim.Fault{Endpoint: jobsim.EPLogs, Calls: jobsim.Range(1, 6), Kind: jobsim.FaultTruncated})
 	res := fleetStep(t, sim, "logMode", "all", "extractVars", "false").run()
 	res.wantStatus(t, "failure", 1, "failed")
 	wantSubmits(t, sim, 1, 1)
@@ -1130,7 +1147,7 @@ func TestLogs_UnreadableAnswerReadInPieces(t *testing.T) {
 	if strings.Contains(res.Stdout, "reading logs failed") {
 		t.Errorf("a warning although every log was read:\n%.2000s", res.Stdout)
 	}
-	if got := sim.Count(jobsim.EPLogs); got != 1+6+50 {
-		t.Errorf("%d log requests, want 1 + 6 attempts + 50 pieces", got)
+	if got := sim.Count(jobsim.EPLogs); got != 6+50+1 {
+		t.Errorf("%d log requests, want 6 attempts + 50 pieces + 1", got)
 	}
 }

@@ -12,7 +12,8 @@ import (
 const (
 	maxLogObjects      = 500     // JOB's limit per log request
 	logBytesPerRequest = 1 << 20 // aim for responses of about this size (peak memory vs log size: BENCHMARKS.md)
-	firstLogChunk      = 10      // first log request, and pieces of a too large answer (see readLogs)
+	probeLogBytes      = 8 << 20 // the first log request's answer limit (see readLogs)
+	firstLogChunk      = 10      // pieces of an answer that stayed unreadable (see readLogs)
 	logConcurrency     = 3       // log requests in flight
 	failedTailLines    = 30      // lines of a failed target's log kept for the summary and report
 	failedTailBytes    = 4 << 10 //
@@ -110,9 +111,10 @@ func (s *step) printTargetLines(lbl, text string) {
 // readLogs reads the logs the step needs after the job finished, in label order, in chunks of at most
 // 500 targets (fewer when logs are large), a few requests in flight. Each log is printed (per logMode),
 // scanned for variables and cut to a tail, then dropped: memory does not grow with the log volume.
-// The first chunk has firstLogChunk targets: GSE keeps at most 5 MB per target, so its answer always
-// fits the client's limit (jobapi.MaxLogBodyBytes), and later chunks are sized from the logs seen. A
-// chunk whose answer is still unreadable (too large) is read again in pieces of firstLogChunk.
+// The first chunk asks for up to 500 targets but accepts an answer of at most probeLogBytes: small logs
+// (the common case) are read in ⌈N/500⌉ requests, and large ones cost at most that much memory before
+// later chunks are sized from what was seen. A chunk whose answer is too large is read again in halves;
+// one that stays unreadable otherwise is read again in pieces of firstLogChunk.
 func (s *step) readLogs(ctx context.Context, sub jobapi.Submitted, targets []*target, stream *streamer, vars *logvars.Collector) {
 	printAll := s.printMode(len(targets))
 	var need []*target
@@ -126,13 +128,14 @@ func (s *step) readLogs(ctx context.Context, sub jobapi.Submitted, targets []*ta
 		return
 	}
 	type chunk struct {
-		ts   []*target
-		logs map[jobapi.ObjectKey]jobapi.ObjectLog
-		err  error
-		pv   any // a panic in the fetch, re-raised on the step's goroutine (Main turns it into errorType 3)
-		done chan struct{}
+		ts    []*target
+		logs  map[jobapi.ObjectKey]jobapi.ObjectLog
+		err   error
+		pv    any   // a panic in the fetch, re-raised on the step's goroutine (Main turns it into errorType 3)
+		limit int64 // the answer's size limit, when lower than the client's (the probe)
+		done  chan struct{}
 	}
-	size := firstLogChunk
+	size := maxLogObjects
 	sem := make(chan struct{}, logConcurrency)
 	var mu sync.Mutex
 	avg := 0 // average bytes per log seen so far
@@ -143,9 +146,6 @@ func (s *step) readLogs(ctx context.Context, sub jobapi.Submitted, targets []*ta
 		defer mu.Unlock()
 		if next >= len(need) {
 			return nil
-		}
-		if avg == 0 && next > 0 {
-			size = maxLogObjects // no log seen yet: nothing to adapt to
 		}
 		if avg > 0 {
 			size = logBytesPerRequest / avg
@@ -161,6 +161,9 @@ func (s *step) readLogs(ctx context.Context, sub jobapi.Submitted, targets []*ta
 			end = len(need)
 		}
 		c := &chunk{ts: need[next:end], done: make(chan struct{})}
+		if next == 0 {
+			c.limit = probeLogBytes
+		}
 		next = end
 		return c
 	}
@@ -172,8 +175,20 @@ func (s *step) readLogs(ctx context.Context, sub jobapi.Submitted, targets []*ta
 		for i, t := range c.ts {
 			keys[i] = t.res.Object.Key()
 		}
-		logs, err := s.client.BatchGetObjectLogs(ctx, s.scope(), sub.JobInstanceID, sub.StepInstanceID, keys)
+		cctx := ctx
+		if c.limit > 0 {
+			cctx = jobapi.WithMaxBody(ctx, c.limit)
+		}
+		logs, err := s.client.BatchGetObjectLogs(cctx, s.scope(), sub.JobInstanceID, sub.StepInstanceID, keys)
 		c.err = err
+		if c.limit > 0 && jobapi.IsBodyTooLarge(err) {
+			// Too large for the probe: the logs average more than limit/len bytes.
+			mu.Lock()
+			if a := int(c.limit)/len(c.ts) + 1; a > avg {
+				avg = a
+			}
+			mu.Unlock()
+		}
 		c.logs = make(map[jobapi.ObjectKey]jobapi.ObjectLog, len(logs))
 		total := 0
 		for _, l := range logs {
@@ -233,11 +248,27 @@ func (s *step) readLogs(ctx context.Context, sub jobapi.Submitted, targets []*ta
 		}
 		c.logs = nil
 	}
+	// halves reads targets whose answer was too large again, in halves, down to single targets.
+	var halves func(ts []*target, limit int64)
+	halves = func(ts []*target, limit int64) {
+		p := &chunk{ts: ts, limit: limit, done: make(chan struct{})}
+		fetch(p)
+		if p.pv == nil && jobapi.IsBodyTooLarge(p.err) && len(ts) > 1 {
+			halves(ts[:len(ts)/2], limit)
+			halves(ts[len(ts)/2:], limit)
+			return
+		}
+		handle(p)
+	}
 	for c := range queue {
 		<-c.done
-		if e, ok := jobapi.As(c.err); ok && e.Kind == jobapi.KindUnreadable && c.pv == nil && len(c.ts) > firstLogChunk {
-			// The answer was too large (or broken): read these targets again in pieces that fit,
-			// one at a time, until one fails too.
+		switch e, ok := jobapi.As(c.err); {
+		case c.pv == nil && jobapi.IsBodyTooLarge(c.err) && len(c.ts) > 1:
+			halves(c.ts[:len(c.ts)/2], c.limit)
+			halves(c.ts[len(c.ts)/2:], c.limit)
+		case ok && e.Kind == jobapi.KindUnreadable && c.pv == nil && len(c.ts) > firstLogChunk:
+			// The answer was broken: read these targets again in pieces, one at a time, until one
+			// fails too.
 			for i := 0; i < len(c.ts); i += firstLogChunk {
 				p := &chunk{ts: c.ts[i:min(i+firstLogChunk, len(c.ts))], done: make(chan struct{})}
 				fetch(p)
@@ -246,10 +277,9 @@ func (s *step) readLogs(ctx context.Context, sub jobapi.Submitted, targets []*ta
 					break
 				}
 			}
-			<-sem
-			continue
+		default:
+			handle(c)
 		}
-		handle(c)
 		<-sem
 	}
 }

@@ -173,14 +173,18 @@ func (c *Client) attempt(ctx context.Context, op, method, path string, query url
 		return nil, c.finish(op, method, path, c.transportError(ctx, actx, spec, err, wrote.Load()))
 	}
 	defer resp.Body.Close()
-	data, err := readLimited(resp.Body, spec.maxBody)
+	limit := spec.maxBody
+	if n, ok := ctx.Value(maxBodyKey{}).(int64); ok && n > 0 && n < limit {
+		limit = n
+	}
+	data, err := readLimited(resp.Body, limit)
 	if err != nil {
 		if ctx.Err() == nil && errors.Is(actx.Err(), context.DeadlineExceeded) {
 			err = fmt.Errorf("no complete response within %s: %w", spec.timeout, err)
 		}
 		e := &Error{HTTPStatus: resp.StatusCode, Kind: KindUnreadable, Err: err,
 			RequestID: resp.Header.Get(headerRequestID), Message: "reading response body: " + err.Error(),
-			stop: ctx.Err() != nil}
+			stop: ctx.Err() != nil || errors.Is(err, ErrBodyTooLarge)}
 		return nil, c.finish(op, method, path, e)
 	}
 	if e := classifyResponse(resp.StatusCode, resp.Header, data, c.now()); e != nil {
@@ -201,8 +205,20 @@ func (c *Client) attempt(ctx context.Context, op, method, path string, query url
 	return data, nil
 }
 
-// errBodyTooLarge is the read failure of a body above the limit.
-var errBodyTooLarge = errors.New("response body too large")
+// ErrBodyTooLarge is the read failure of a body above the limit. It is not retried: the same request
+// would get the same answer. A log reader asks for fewer objects instead (IsBodyTooLarge).
+var ErrBodyTooLarge = errors.New("response body too large")
+
+type maxBodyKey struct{}
+
+// WithMaxBody returns a context whose calls accept answers of at most n bytes (lower than the client's
+// own limit only): a reader can probe with a request it can afford to lose.
+func WithMaxBody(ctx context.Context, n int64) context.Context {
+	return context.WithValue(ctx, maxBodyKey{}, n)
+}
+
+// IsBodyTooLarge reports whether err is an answer above the size limit.
+func IsBodyTooLarge(err error) bool { return errors.Is(err, ErrBodyTooLarge) }
 
 // readLimited reads at most limit bytes; a longer body is an error.
 func readLimited(r io.Reader, limit int64) ([]byte, error) {
@@ -211,7 +227,7 @@ func readLimited(r io.Reader, limit int64) ([]byte, error) {
 		return nil, err
 	}
 	if int64(len(data)) > limit {
-		return nil, fmt.Errorf("%w: more than %d bytes", errBodyTooLarge, limit)
+		return nil, fmt.Errorf("%w: more than %d bytes", ErrBodyTooLarge, limit)
 	}
 	return data, nil
 }

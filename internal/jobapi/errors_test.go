@@ -222,19 +222,24 @@ func TestOversizeBody(t *testing.T) {
 	c.maxBody, c.maxLogBody = limit, 4*limit
 	_, err := c.GetJobInstanceStatus(context.Background(), testScope, 1, false)
 	e, _ := As(err)
-	if e == nil || e.Kind != KindUnreadable || !errors.Is(err, errBodyTooLarge) || !e.Transient() {
+	if e == nil || e.Kind != KindUnreadable || !IsBodyTooLarge(err) || e.Transient() {
 		t.Fatalf("err = %v", err)
 	}
-	if n := g.hits(); n != 2 {
-		t.Errorf("hits = %d, want 2", n)
+	if n := g.hits(); n != 1 {
+		t.Errorf("hits = %d, want 1: the same request gets the same answer, it is not retried", n)
 	}
 	// The same body fits the log limit.
 	if _, err := c.BatchGetObjectLogs(context.Background(), testScope, 1, 2, []ObjectKey{{1, "1"}}); err != nil {
 		t.Errorf("log read of %d bytes: %v", len(big), err)
 	}
 	c.maxLogBody = limit
-	if _, err := c.BatchGetObjectLogs(context.Background(), testScope, 1, 2, []ObjectKey{{1, "1"}}); !errors.Is(err, errBodyTooLarge) {
+	if _, err := c.BatchGetObjectLogs(context.Background(), testScope, 1, 2, []ObjectKey{{1, "1"}}); !errors.Is(err, ErrBodyTooLarge) {
 		t.Errorf("log read over the log limit: %v", err)
+	}
+	// A call can lower the limit for itself.
+	c.maxLogBody = 4 * limit
+	if _, err := c.BatchGetObjectLogs(WithMaxBody(context.Background(), limit), testScope, 1, 2, []ObjectKey{{1, "1"}}); !IsBodyTooLarge(err) {
+		t.Errorf("log read over the call's own limit: %v", err)
 	}
 	// A submit whose answer is too large has an unknown outcome and is not retried.
 	before := g.hits()
