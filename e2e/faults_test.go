@@ -278,14 +278,7 @@ func hzRunCase(t *testing.T, c hzCase) {
 				return err
 			}
 			// The plugin knows its job once it asks for its status.
-			for sim.Count(jobsim.EPStatus) == 0 {
-				select {
-				case <-ctx.Done():
-					return ctx.Err()
-				case <-time.After(10 * time.Millisecond):
-				}
-			}
-			return nil
+			return hzPolled(ctx, sim)
 		}
 	}
 	res, dur := hzRun(t, r, signalWhen)
@@ -355,6 +348,18 @@ func hzWantIDs(t *testing.T, sim *jobsim.Sim, res *result, jobs int) {
 	} else if got := gjson.GetBytes(st, "job_instance_id").String(); got != want {
 		t.Errorf("state job_instance_id = %q, want %s", got, want)
 	}
+}
+
+// hzPolled waits until the plugin made a status request: it knows its job from then on.
+func hzPolled(ctx context.Context, sim *jobsim.Sim) error {
+	for sim.Count(jobsim.EPStatus) == 0 {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+	return nil
 }
 
 // hzRun starts the binary and waits for its exit. When signalWhen is set, the run gets SIGTERM as soon

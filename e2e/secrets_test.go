@@ -107,16 +107,7 @@ func hzRunSecretCase(t *testing.T, c hzSecretCase) {
 	}
 	var signalWhen func(ctx context.Context) error
 	if c.sigterm {
-		signalWhen = func(ctx context.Context) error {
-			for sim.Count(jobsim.EPStatus) == 0 {
-				select {
-				case <-ctx.Done():
-					return ctx.Err()
-				case <-time.After(10 * time.Millisecond):
-				}
-			}
-			return nil
-		}
+		signalWhen = func(ctx context.Context) error { return hzPolled(ctx, sim) }
 	}
 	res, _ := hzRun(t, r, signalWhen)
 	res.wantStatus(t, c.status, c.errorType, res.data("job_status"))
