@@ -28,6 +28,7 @@ import (
 
 	"jobfastexecutescript/internal/agent"
 	"jobfastexecutescript/internal/jobsim"
+	"jobfastexecutescript/internal/taskjson"
 )
 
 const (
@@ -215,90 +216,38 @@ func pkCheckZip(t *testing.T, p *pkPackage) {
 	}
 }
 
-// pkCheckTask re-checks the zip's task.json against the store's upload rules (bkci-plugin.md §1) and
-// the files of the zip.
+// pkCheckTask re-checks the zip's task.json against the store's upload rules (bkci-plugin.md §1,
+// internal/taskjson) and the files of the zip.
 func pkCheckTask(t *testing.T, p *pkPackage) {
-	task := p.task
-	if got := task.Get("atomCode").String(); got != agent.BinaryName {
-		t.Errorf("atomCode = %q, want %q", got, agent.BinaryName)
+	raw := p.files["task.json"].data
+	platforms, err := taskjson.Execution(raw, agent.BinaryName)
+	if err != nil {
+		t.Error(err)
 	}
-	ex := task.Get("execution")
-	if got := ex.Get("language").String(); got != "golang" {
-		t.Errorf("execution.language = %q", got)
+	for _, err := range taskjson.Form(raw) {
+		t.Error(err)
 	}
 	var plats []string
-	defaults := map[string]int{}
 	paths := map[string]bool{}
-	for _, o := range ex.Get("os").Array() {
-		osName, arch, pkg := o.Get("osName").String(), o.Get("osArch").String(), o.Get("packagePath").String()
-		plats = append(plats, osName+"/"+arch)
-		paths[pkg] = true
-		if f, ok := p.files[pkg]; !ok {
-			t.Errorf("%s/%s: packagePath %q is not in the zip", osName, arch, pkg)
+	for _, pl := range platforms {
+		plats = append(plats, pl.String())
+		paths[pl.PackagePath] = true
+		if f, ok := p.files[pl.PackagePath]; !ok {
+			t.Errorf("%s: packagePath %q is not in the zip", pl, pl.PackagePath)
 		} else if f.mode.Perm() != 0o755 {
-			t.Errorf("%s: mode %v", pkg, f.mode)
-		}
-		base := path.Base(pkg)
-		if o.Get("target").Type != gjson.String || strings.TrimPrefix(o.Get("target").String(), "./") != base {
-			t.Errorf("%s/%s: target %s does not run the basename %s", osName, arch, o.Get("target").Raw, base)
-		}
-		if osName != "windows" && !strings.Contains(o.Get("demands").Raw, `"chmod +x `+base+`"`) {
-			t.Errorf("%s/%s: demands %s lack chmod +x %s", osName, arch, o.Get("demands").Raw, base)
-		}
-		if f := o.Get("defaultFlag"); f.Type != gjson.True && f.Type != gjson.False {
-			t.Errorf("%s/%s: defaultFlag %s is not a boolean", osName, arch, f.Raw)
-		} else if f.Bool() {
-			defaults[osName]++
-		} else if _, ok := defaults[osName]; !ok {
-			defaults[osName] = 0
+			t.Errorf("%s: mode %v", pl.PackagePath, f.mode)
 		}
 	}
 	if strings.Join(plats, " ") != strings.Join(p.want, " ") {
 		t.Errorf("execution.os lists %v, want %v", plats, p.want)
-	}
-	for osName, n := range defaults {
-		if n != 1 {
-			t.Errorf("osName %s has %d defaultFlag entries, want exactly 1", osName, n)
-		}
-	}
-	if top := ex.Get("packagePath"); top.Exists() && !paths[top.String()] {
-		t.Errorf("execution.packagePath %q is not an execution.os packagePath", top.String())
 	}
 	for name := range p.files {
 		if strings.HasPrefix(name, "bin/") && !paths[name] {
 			t.Errorf("%s is in the zip but no execution.os entry names it", name)
 		}
 	}
-
-	groups := map[string]bool{}
-	for _, g := range task.Get("inputGroups").Array() {
-		if g.Get("name").Type != gjson.String || g.Get("label").Type != gjson.String ||
-			(g.Get("isExpanded").Type != gjson.True && g.Get("isExpanded").Type != gjson.False) {
-			t.Errorf("inputGroups entry %s needs string name, string label, boolean isExpanded", g.Raw)
-		}
-		groups[g.Get("name").String()] = true
-	}
-	inputs := task.Get("input").Map()
-	if len(inputs) == 0 || len(inputs) > 100 {
-		t.Errorf("%d inputs; the store allows 1..100", len(inputs))
-	}
-	for name, in := range inputs {
-		if in.Get("type").String() == "" {
-			t.Errorf("input %s has no type", name)
-		}
-		if g := in.Get("groupName"); g.Exists() && !groups[g.String()] {
-			t.Errorf("input %s: groupName %q is not an inputGroups name", name, g.String())
-		}
-	}
-	outputs := task.Get("output").Map()
-	if len(outputs) == 0 || len(outputs) > 100 {
-		t.Errorf("%d outputs; the store allows 1..100", len(outputs))
-	}
-	for name, o := range outputs {
-		if ty := o.Get("type").String(); ty != "string" && ty != "artifact" && ty != "report" {
-			t.Errorf("output %s has type %q", name, ty)
-		}
-	}
+	task := p.task
+	ex := task.Get("execution")
 
 	// The zip carries the repository's task.json: as is for the full matrix; with execution.os cut down
 	// to the platforms built otherwise.

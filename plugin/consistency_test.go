@@ -17,6 +17,7 @@ import (
 	"jobfastexecutescript/internal/jobstatus"
 	"jobfastexecutescript/internal/report"
 	"jobfastexecutescript/internal/rolling"
+	"jobfastexecutescript/internal/taskjson"
 )
 
 func readTaskJSON(t *testing.T) gjson.Result {
@@ -31,91 +32,22 @@ func readTaskJSON(t *testing.T) gjson.Result {
 	return gjson.ParseBytes(b)
 }
 
-// TestTaskJSON_UploadRules checks the store's upload rules (bkci-plugin.md §1).
+// TestTaskJSON_UploadRules checks the store's upload rules (bkci-plugin.md §1): the execution block
+// the agent depends on and the form's limits (internal/taskjson, shared with the package command).
 func TestTaskJSON_UploadRules(t *testing.T) {
-	task := readTaskJSON(t)
-	if got := task.Get("atomCode").String(); got != AtomCode {
-		t.Errorf("atomCode = %q", got)
+	b, err := os.ReadFile("../task.json")
+	if err != nil {
+		t.Fatal(err)
 	}
-	exec := task.Get("execution")
-	if exec.Get("language").String() != "golang" {
-		t.Errorf("execution.language = %q", exec.Get("language").String())
+	plats, err := taskjson.Execution(b, AtomCode)
+	if err != nil {
+		t.Error(err)
 	}
-	if got := exec.Get("post.postCondition").String(); got != "canceledOrTimeOut()" {
-		t.Errorf("post.postCondition = %q", got)
+	if len(plats) != 6 {
+		t.Errorf("%d platforms, want linux, darwin (amd64, arm64) and windows (386, amd64)", len(plats))
 	}
-	if exec.Get("post.postEntryParam").String() == "" {
-		t.Error("post.postEntryParam empty")
-	}
-	defaults := map[string]int{}
-	for _, o := range exec.Get("os").Array() {
-		name, target, pkg := o.Get("osName"), o.Get("target"), o.Get("packagePath").String()
-		if name.Type != gjson.String || target.Type != gjson.String || name.String() == "" || target.String() == "" {
-			t.Errorf("os entry without osName/target: %s", o.Raw)
-		}
-		base := filepath.Base(pkg)
-		if !strings.HasPrefix(pkg, "bin/"+name.String()+"_"+o.Get("osArch").String()+"/") {
-			t.Errorf("packagePath %q does not match os/arch", pkg)
-		}
-		if strings.TrimPrefix(target.String(), "./") != base {
-			t.Errorf("target %q must run the basename %q", target.String(), base)
-		}
-		if name.String() != "windows" {
-			found := false
-			for _, d := range o.Get("demands").Array() {
-				found = found || d.String() == "chmod +x "+base
-			}
-			if !found {
-				t.Errorf("%s/%s: demands lack chmod +x %s", name, o.Get("osArch"), base)
-			}
-		}
-		if o.Get("defaultFlag").Bool() {
-			defaults[name.String()]++
-		}
-		if o.Get("defaultFlag").Type != gjson.True && o.Get("defaultFlag").Type != gjson.False {
-			t.Errorf("defaultFlag must be a boolean: %s", o.Raw)
-		}
-	}
-	for _, osName := range []string{"linux", "darwin", "windows"} {
-		if defaults[osName] != 1 {
-			t.Errorf("%s has %d defaultFlag entries, want exactly 1", osName, defaults[osName])
-		}
-	}
-	groups := map[string]bool{}
-	for _, g := range task.Get("inputGroups").Array() {
-		if g.Get("name").Type != gjson.String || g.Get("label").Type != gjson.String ||
-			(g.Get("isExpanded").Type != gjson.True && g.Get("isExpanded").Type != gjson.False) {
-			t.Errorf("inputGroups entry must have string name, string label, bool isExpanded: %s", g.Raw)
-		}
-		groups[g.Get("name").String()] = true
-	}
-	inputs := task.Get("input").Map()
-	if len(inputs) == 0 || len(inputs) > 100 {
-		t.Errorf("%d inputs; the store allows 1..100", len(inputs))
-	}
-	for name, in := range inputs {
-		if in.Get("type").String() == "" {
-			t.Errorf("input %s has no type", name)
-		}
-		if g := in.Get("groupName"); g.Exists() && !groups[g.String()] {
-			t.Errorf("input %s: unknown groupName %q", name, g.String())
-		}
-		for _, e := range in.Get("rely.expression").Array() {
-			if _, ok := inputs[e.Get("key").String()]; !ok {
-				t.Errorf("input %s: rely on unknown field %q", name, e.Get("key").String())
-			}
-		}
-	}
-	outputs := task.Get("output").Map()
-	if len(outputs) == 0 || len(outputs) > 100 {
-		t.Errorf("%d outputs; the store allows 1..100", len(outputs))
-	}
-	for name, o := range outputs {
-		switch o.Get("type").String() {
-		case "string", "artifact", "report":
-		default:
-			t.Errorf("output %s has type %q", name, o.Get("type").String())
-		}
+	for _, err := range taskjson.Form(b) {
+		t.Error(err)
 	}
 }
 

@@ -13,20 +13,14 @@ import (
 	"github.com/tidwall/gjson"
 
 	"jobfastexecutescript/internal/agent"
+	"jobfastexecutescript/internal/taskjson"
 )
 
 // requiredLangs are the store translations the package must carry (bkci-plugin.md §3).
 var requiredLangs = []string{"zh_CN", "en_US"}
 
 // platform is one execution.os entry of task.json.
-type platform struct {
-	OS, Arch    string
-	PackagePath string // path of the binary inside the zip
-	Default     bool   // defaultFlag
-	raw         string // the entry's JSON text
-}
-
-func (p platform) String() string { return p.OS + "/" + p.Arch }
+type platform = taskjson.Platform
 
 // sources are the repository files the zip carries besides the binaries.
 type sources struct {
@@ -105,95 +99,9 @@ func checkErrorCodes(b []byte) error {
 	return nil
 }
 
-// checkTask checks the parts of task.json the package depends on and returns its platforms: atomCode,
-// language, and for each execution.os entry a packagePath bin/<os>_<arch>/<atomCode>[.exe], a target
-// that runs that basename, `chmod +x <basename>` in the demands outside Windows, and exactly one
-// defaultFlag per osName (bkci-plugin.md §1.2). The top-level packagePath must be one of them.
-func checkTask(b []byte) ([]platform, error) {
-	if !gjson.ValidBytes(b) {
-		return nil, errors.New("not valid JSON")
-	}
-	task := gjson.ParseBytes(b)
-	if got := task.Get("atomCode").String(); got != agent.BinaryName {
-		return nil, fmt.Errorf("atomCode is %q, want %q", got, agent.BinaryName)
-	}
-	exec := task.Get("execution")
-	if got := exec.Get("language").String(); got != "golang" {
-		return nil, fmt.Errorf("execution.language is %q, want golang", got)
-	}
-	osList := exec.Get("os")
-	if !osList.IsArray() || len(osList.Array()) == 0 {
-		return nil, errors.New("execution.os lists no platform")
-	}
-	var plats []platform
-	seen := map[string]bool{}
-	defaults := map[string]int{}
-	var osNames []string
-	for i, o := range osList.Array() {
-		p := platform{OS: o.Get("osName").String(), Arch: o.Get("osArch").String(),
-			PackagePath: o.Get("packagePath").String(), Default: o.Get("defaultFlag").Type == gjson.True, raw: o.Raw}
-		where := fmt.Sprintf("execution.os[%d]", i)
-		if !o.IsObject() || !safeName(p.OS) || !safeName(p.Arch) {
-			return nil, fmt.Errorf("%s: osName and osArch must be plain names: %s", where, o.Raw)
-		}
-		if seen[p.String()] {
-			return nil, fmt.Errorf("%s: %s is listed twice", where, p)
-		}
-		seen[p.String()] = true
-		base := agent.BinaryName
-		if p.OS == "windows" {
-			base += ".exe"
-		}
-		if want := "bin/" + p.OS + "_" + p.Arch + "/" + base; p.PackagePath != want {
-			return nil, fmt.Errorf("%s: packagePath is %q, want %q", where, p.PackagePath, want)
-		}
-		if t := o.Get("target"); t.Type != gjson.String || strings.TrimPrefix(t.String(), "./") != base {
-			return nil, fmt.Errorf("%s: target %s must run the basename %s (the agent saves the binary under it)", where, t.Raw, base)
-		}
-		if p.OS != "windows" && !hasDemand(o.Get("demands"), "chmod +x "+base) {
-			return nil, fmt.Errorf("%s: demands lack %q (the download loses the exec bit)", where, "chmod +x "+base)
-		}
-		if f := o.Get("defaultFlag"); f.Type != gjson.True && f.Type != gjson.False {
-			return nil, fmt.Errorf("%s: defaultFlag must be true or false", where)
-		}
-		if _, ok := defaults[p.OS]; !ok {
-			osNames = append(osNames, p.OS)
-			defaults[p.OS] = 0
-		}
-		if p.Default {
-			defaults[p.OS]++
-		}
-		plats = append(plats, p)
-	}
-	for _, name := range osNames {
-		if defaults[name] != 1 {
-			return nil, fmt.Errorf("osName %s has %d defaultFlag entries, want exactly 1", name, defaults[name])
-		}
-	}
-	if top := exec.Get("packagePath"); top.Exists() {
-		found := false
-		for _, p := range plats {
-			found = found || p.PackagePath == top.String()
-		}
-		if !found {
-			return nil, fmt.Errorf("execution.packagePath %q is none of execution.os's packagePaths", top.String())
-		}
-	}
-	return plats, nil
-}
-
-func hasDemand(demands gjson.Result, want string) bool {
-	for _, d := range demands.Array() {
-		if strings.TrimSpace(d.String()) == want {
-			return true
-		}
-	}
-	return false
-}
-
-var safeNameRe = regexp.MustCompile(`^[a-z0-9]+$`)
-
-func safeName(s string) bool { return safeNameRe.MatchString(s) }
+// checkTask checks the parts of task.json the package depends on and returns its platforms
+// (taskjson.Execution).
+func checkTask(b []byte) ([]platform, error) { return taskjson.Execution(b, agent.BinaryName) }
 
 // selectPlatforms keeps the platforms named os/arch in want, in task.json's order.
 func selectPlatforms(all []platform, want []string) ([]platform, error) {
@@ -229,7 +137,7 @@ func filterTask(b []byte, keep []platform) ([]byte, error) {
 	indent := line[:len(line)-len(strings.TrimLeft(line, " \t"))]
 	raws := make([]string, len(keep))
 	for i, p := range keep {
-		raws[i] = p.raw
+		raws[i] = p.Raw
 	}
 	inner := indent + "  "
 	list := "[\n" + inner + strings.Join(raws, ",\n"+inner) + "\n" + indent + "]"
