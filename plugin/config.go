@@ -4,7 +4,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
-	"fmt"
 	"net"
 	"net/url"
 	"regexp"
@@ -451,7 +450,13 @@ func taskName(ps *Problems, f Form, b Build) (string, bool) {
 	if pipeline == "" {
 		pipeline = "jobFastExecuteScript"
 	}
-	suffix := fmt.Sprintf("-#%s-%s-%s", b.BuildNum, step, uniqueSuffix())
+	suffix := "-" + uniqueSuffix()
+	if step != "" {
+		suffix = "-" + step + suffix
+	}
+	if b.BuildNum != "" {
+		suffix = "-#" + b.BuildNum + suffix
+	}
 	room := maxTaskNameRunes - utf8.RuneCountInString(suffix)
 	if utf8.RuneCountInString(pipeline) > room {
 		pipeline = string([]rune(pipeline)[:room])
