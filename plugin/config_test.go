@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/sethvargo/go-envconfig"
 
@@ -280,5 +281,14 @@ func TestJoinLimited(t *testing.T) {
 	}
 	if short := joinLimited(labels[:3], 4000); short != "0:10.0.0.0,0:10.0.0.1,0:10.0.0.2" {
 		t.Errorf("short = %q", short)
+	}
+}
+
+func TestLiveReadPause(t *testing.T) {
+	t.Parallel()
+	for n, want := range map[int]time.Duration{0: 0, 512 << 10: time.Second, 5 << 20: 10 * time.Second, 100 << 20: 30 * time.Second} {
+		if got := liveReadPause(n); got != want {
+			t.Errorf("liveReadPause(%d) = %v, want %v", n, got, want)
+		}
 	}
 }

@@ -4,17 +4,20 @@ import (
 	"context"
 	"strings"
 	"sync"
+	"time"
 
 	"jobfastexecutescript/internal/jobapi"
 	"jobfastexecutescript/internal/logvars"
 )
 
 const (
-	maxLogObjects      = 500     // JOB's limit per log request
-	logBytesPerRequest = 1 << 20 // aim for responses of about this size (peak memory vs log size: BENCHMARKS.md)
-	probeLogBytes      = 8 << 20 // the first log request's answer limit (see readLogs)
-	firstLogChunk      = 10      // pieces of an answer that stayed unreadable (see readLogs)
-	logConcurrency     = 3       // log requests in flight
+	maxLogObjects      = 500       // JOB's limit per log request
+	logBytesPerRequest = 1 << 20   // aim for responses of about this size (peak memory vs log size: BENCHMARKS.md)
+	probeLogBytes      = 8 << 20   // the first log request's answer limit (see readLogs)
+	firstLogChunk      = 10        // pieces of an answer that stayed unreadable (see readLogs)
+	logConcurrency     = 3         // log requests in flight
+	liveReadRate       = 512 << 10 // bytes per second that live streaming may re-read
+	liveReadMaxPause   = 30 * time.Second
 	failedTailLines    = 30      // lines of a failed target's log kept for the summary and report
 	failedTailBytes    = 4 << 10 //
 	okTailLines        = 5       // lines kept for a successful target's report row
@@ -32,6 +35,7 @@ type streamer struct {
 	offset   map[jobapi.ObjectKey]int  // bytes of the log already printed (whole lines)
 	finished map[jobapi.ObjectKey]bool // sub-tag finished
 	warned   bool                      // a failed live read was reported
+	nextRead time.Time                 // no live read before (liveReadPause)
 }
 
 func newStreamer(s *step, sub jobapi.Submitted) *streamer {
@@ -52,7 +56,7 @@ func (st *streamer) update(ctx context.Context, results []jobapi.ObjectResult) {
 		labels[k] = label(r.Object)
 		final[k] = isTargetFinished(r.Status)
 	}
-	if len(keys) == 0 {
+	if len(keys) == 0 || time.Now().Before(st.nextRead) {
 		return
 	}
 	logs, err := st.s.client.BatchGetObjectLogs(ctx, st.s.scope(), st.sub.JobInstanceID, st.sub.StepInstanceID, keys)
@@ -63,12 +67,23 @@ func (st *streamer) update(ctx context.Context, results []jobapi.ObjectResult) {
 		}
 		return
 	}
+	total := 0
 	for _, l := range logs {
+		total += len(l.Content)
 		if _, asked := labels[l.Key]; !asked {
 			continue
 		}
 		st.print(labels[l.Key], l.Key, l.Content, final[l.Key])
 	}
+	st.nextRead = time.Now().Add(liveReadPause(total))
+}
+
+// liveReadPause is how long live streaming waits after reading n bytes of logs: JOB answers with each
+// whole log every time, so large logs are re-read less often (about liveReadRate), at most
+// liveReadMaxPause apart; the final read after the job prints whatever is left.
+func liveReadPause(n int) time.Duration {
+	d := time.Duration(float64(n) / liveReadRate * float64(time.Second))
+	return min(d, liveReadMaxPause)
 }
 
 // print writes content's lines past the key's offset; a trailing partial line waits for more unless
