@@ -2,6 +2,7 @@ package jobsim
 
 import (
 	"encoding/json"
+	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -96,6 +97,13 @@ func TestRealExecutionOutcomes(t *testing.T) {
 	}
 	s, c := newSim(t, Options{})
 	for _, tt := range tests {
+		// Where perl or python3 is not installed the target must fail as JOB reports a target that
+		// could not start (status 12), naming the missing interpreter.
+		if bin := map[int]string{3: "perl", 4: "python3"}[tt.language]; bin != "" {
+			if _, err := exec.LookPath(bin); err != nil {
+				tt.status, tt.exit, tt.logPart = TargetSubmitFailed, nil, "not found"
+			}
+		}
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			body := submitBody(tt.script, 101)
