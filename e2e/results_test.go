@@ -227,6 +227,21 @@ func fleetLabels(n int) []string {
 	return out
 }
 
+// splitFleet returns the sorted labels of a fleet of n whose every k-th host (HostID a multiple of k)
+// failed, and of the others.
+func splitFleet(n, k int) (ok, bad []string) {
+	for i, lb := range fleetLabels(n) {
+		if (i+1)%k == 0 {
+			bad = append(bad, lb)
+		} else {
+			ok = append(ok, lb)
+		}
+	}
+	sort.Strings(ok)
+	sort.Strings(bad)
+	return ok, bad
+}
+
 func fleetStep(t *testing.T, sim *jobsim.Sim, kv ...string) *stepRun {
 	return newStep(t, sim, append([]string{"hosts", "", "topoNodes", "module:7000"}, kv...)...)
 }
@@ -706,16 +721,7 @@ func TestOutputs_LongListsCut(t *testing.T) {
 	res := fleetStep(t, sim, "extractVars", "false").run()
 	res.wantStatus(t, "failure", 1, "failed")
 	wantSubmits(t, sim, 1, 1)
-	var ok, bad []string
-	for i, lb := range fleetLabels(n) {
-		if (i+1)%3 == 0 {
-			bad = append(bad, lb)
-		} else {
-			ok = append(ok, lb)
-		}
-	}
-	sort.Strings(ok)
-	sort.Strings(bad)
+	ok, bad := splitFleet(n, 3)
 	checkList(t, "success_targets", res.data("success_targets"), ok)
 	checkList(t, "failed_targets", res.data("failed_targets"), bad)
 	if res.data("total_count") != "3000" || res.data("success_count") != "2000" || res.data("failed_count") != "1000" {
@@ -1007,16 +1013,7 @@ func TestScale_30000Targets(t *testing.T) {
 	t.Logf("30,000 targets: step took %s", time.Since(start).Round(time.Millisecond))
 	res.wantStatus(t, "failure", 1, "failed")
 	wantSubmits(t, sim, 1, 1)
-	var ok, bad []string
-	for i, lb := range fleetLabels(n) {
-		if (i+1)%100 == 0 {
-			bad = append(bad, lb)
-		} else {
-			ok = append(ok, lb)
-		}
-	}
-	sort.Strings(ok)
-	sort.Strings(bad)
+	ok, bad := splitFleet(n, 100)
 	if res.data("total_count") != strconv.Itoa(n) || res.data("success_count") != strconv.Itoa(n-n/100) || res.data("failed_count") != strconv.Itoa(n/100) ||
 		res.data("job_status_code") != "4" || res.data("fleet") != "ok" {
 		t.Errorf("outputs: %.2000s", res.Output)

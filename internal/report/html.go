@@ -311,17 +311,11 @@ func (h *htmlWriter) head(v *view) {
 	h.text(v.t("report.variables"))
 	h.raw("</h2>\n")
 	if len(v.Variables) > 0 {
-		h.raw("<table class=\"kv vars\">\n<thead><tr>")
-		h.th(v.t("report.var_name"), v.t("report.var_value"))
-		h.raw("</tr></thead>\n<tbody>\n")
+		rows := make([][]cell, 0, len(v.Variables))
 		for _, x := range v.Variables {
-			h.raw("<tr><td>")
-			h.text(x.Name)
-			h.raw("</td><td class=\"val\"><pre>")
-			h.text(x.Value)
-			h.raw("</pre></td></tr>\n")
+			rows = append(rows, []cell{{text: x.Name}, {text: x.Value, class: "val", pre: true}})
 		}
-		h.raw("</tbody>\n</table>\n")
+		h.table("kv vars", []string{v.t("report.var_name"), v.t("report.var_value")}, rows)
 	} else {
 		h.raw("<p class=\"none\">")
 		h.text(v.t("report.no_variables"))
@@ -330,38 +324,22 @@ func (h *htmlWriter) head(v *view) {
 	if len(v.Conflicts) > 0 {
 		h.raw("<h2>")
 		h.text(v.t("report.conflicts"))
-		h.raw("</h2>\n<table class=\"kv conflicts\">\n<thead><tr>")
-		h.th(v.t("report.var_name"), v.t("report.conflict_winner"), v.t("report.var_value"), v.t("report.conflict_others"))
-		h.raw("</tr></thead>\n<tbody>\n")
+		h.raw("</h2>\n")
+		rows := make([][]cell, 0, len(v.Conflicts))
 		for _, c := range v.Conflicts {
-			h.raw("<tr><td>")
-			h.text(c.Name)
-			h.raw("</td><td>")
-			h.text(c.Label)
-			h.raw("</td><td class=\"val\"><pre>")
-			h.text(c.Value)
-			h.raw("</pre></td><td>")
-			h.text(c.Others)
-			h.raw("</td></tr>\n")
+			rows = append(rows, []cell{{text: c.Name}, {text: c.Label}, {text: c.Value, class: "val", pre: true}, {text: c.Others}})
 		}
-		h.raw("</tbody>\n</table>\n")
+		h.table("kv conflicts", []string{v.t("report.var_name"), v.t("report.conflict_winner"), v.t("report.var_value"), v.t("report.conflict_others")}, rows)
 	}
 	if len(v.Skipped) > 0 {
 		h.raw("<h2>")
 		h.text(v.t("report.skipped"))
-		h.raw("</h2>\n<table class=\"kv skipped\">\n<thead><tr>")
-		h.th(v.t("report.var_name"), v.t("report.skip_reason"), v.t("report.skip_targets"))
-		h.raw("</tr></thead>\n<tbody>\n")
+		h.raw("</h2>\n")
+		rows := make([][]cell, 0, len(v.Skipped))
 		for _, sk := range v.Skipped {
-			h.raw("<tr><td><pre>")
-			h.text(sk.Name)
-			h.raw("</pre></td><td>")
-			h.text(sk.Reason)
-			h.raw("</td><td>")
-			h.text(sk.Labels)
-			h.raw("</td></tr>\n")
+			rows = append(rows, []cell{{text: sk.Name, pre: true}, {text: sk.Reason}, {text: sk.Labels}})
 		}
-		h.raw("</tbody>\n</table>\n")
+		h.table("kv skipped", []string{v.t("report.var_name"), v.t("report.skip_reason"), v.t("report.skip_targets")}, rows)
 	}
 	h.raw("</section>\n<section>\n<h2>")
 	h.text(v.t("report.targets"))
@@ -403,6 +381,39 @@ func (h *htmlWriter) kvRow(k, v string) {
 	h.raw("</th><td>")
 	h.text(v)
 	h.raw("</td></tr>\n")
+}
+
+// cell is one cell of a small table: its text, a class for the <td>, and whether it is preformatted.
+type cell struct {
+	text, class string
+	pre         bool
+}
+
+// table writes a small table with a header row and escaped cells.
+func (h *htmlWriter) table(class string, head []string, rows [][]cell) {
+	h.raw("<table class=\"", class, "\">\n<thead><tr>")
+	h.th(head...)
+	h.raw("</tr></thead>\n<tbody>\n")
+	for _, row := range rows {
+		h.raw("<tr>")
+		for _, c := range row {
+			if c.class != "" {
+				h.raw("<td class=\"", c.class, "\">")
+			} else {
+				h.raw("<td>")
+			}
+			if c.pre {
+				h.raw("<pre>")
+				h.text(c.text)
+				h.raw("</pre>")
+			} else {
+				h.text(c.text)
+			}
+			h.raw("</td>")
+		}
+		h.raw("</tr>\n")
+	}
+	h.raw("</tbody>\n</table>\n")
 }
 
 func (h *htmlWriter) th(cells ...string) {
