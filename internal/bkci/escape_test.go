@@ -164,10 +164,13 @@ func checkLog(t *testing.T, s, tag, secret string) {
 }
 
 // leaked reports whether the text part of a written line (without our own prefix) shows secret.
-// Secrets that can be formed by the mask or by escaping (they contain '*' or U+200B) and secrets
-// too short to be registered are not checked.
+// Secrets that can be formed by the mask or by escaping are not checked: those containing '*' or
+// U+200B, and those that are not valid UTF-8 (they can match part of an inserted U+200B, as
+// "0#\xe2" does in "0#\u200b#["). A valid UTF-8 secret without them can only match text that was
+// in the input. Secrets too short to be registered are not checked either.
 func leaked(line, secret, tag string) bool {
-	if utf8.RuneCountInString(secret) < minSecretRunes || strings.ContainsAny(secret, "*\u200b") {
+	if utf8.RuneCountInString(secret) < minSecretRunes || strings.ContainsAny(secret, "*\u200b") ||
+		!utf8.ValidString(secret) {
 		return false
 	}
 	if line == "##subTag##"+tag+"##subTag####subTagFinish##" { // all our own markup but the tag
