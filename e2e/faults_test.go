@@ -72,10 +72,12 @@ type hzWant struct {
 	jobStatus string // job_status output
 	final     int    // the simulated job's status after the run (0: not checked)
 	noVar     bool   // the log variable is not expected (logs unreadable)
+	submits   int    // submit requests the simulator receives (0: exactly 1)
 }
 
 var (
 	hzOK        = hzWant{jobs: 1, status: "success", jobStatus: "success", final: jobsim.StatusSuccess}
+	hzResubmit  = hzWant{jobs: 1, status: "success", jobStatus: "success", final: jobsim.StatusSuccess, submits: 2}
 	hzOKNoVar   = hzWant{jobs: 1, status: "success", jobStatus: "success", final: jobsim.StatusSuccess, noVar: true}
 	hzUnknown   = hzWant{jobs: 0, status: "failure", errorType: 2, errorCode: 800007}
 	hzUnavail   = hzWant{jobs: 0, status: "failure", errorType: 2, errorCode: 800006}
@@ -118,7 +120,7 @@ func hzAt(ep jobsim.Endpoint, calls jobsim.Calls, k hzKind) jobsim.Fault {
 
 func hzSites() []hzSite {
 	submitWant := map[string]hzWant{
-		"delay": hzOK, "429": hzUnavail, "502": hzUnknown, "503": hzUnknown, "504": hzUnknown, "reset": hzUnknown,
+		"delay": hzOK, "429": hzResubmit, "502": hzUnknown, "503": hzUnknown, "504": hzUnknown, "reset": hzUnknown,
 		"truncated": hzOK, "truncated_eof": hzOK, "html": hzUnknown, "job_internal": hzUnavail,
 		"permission": hzDenied, "hosts_invalid": hzRejected, "created_lost": hzOK, "created_hang": hzOK,
 	}
@@ -298,8 +300,8 @@ func hzRunCase(t *testing.T, c hzCase) {
 	if got := sim.JobsCreated(); got != w.jobs {
 		t.Errorf("jobs created = %d, want %d", got, w.jobs)
 	}
-	if got := sim.Count(jobsim.EPSubmit); got != 1 {
-		t.Errorf("submit requests = %d, want 1", got)
+	if got, want := sim.Count(jobsim.EPSubmit), max(w.submits, 1); got != want {
+		t.Errorf("submit requests = %d, want %d", got, want)
 	}
 	hzWantIDs(t, sim, res, w.jobs)
 	if w.status == "success" && !w.noVar && res.data("ver") != "1.2.3" {

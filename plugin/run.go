@@ -210,8 +210,9 @@ func (s *step) run(ctx context.Context) *outcome {
 	}
 }
 
-// submit sends the request once. It is retried inside the client only when it provably never left. On
-// an unknown outcome the job is looked up by its unique task name and adopted if found.
+// submit sends the request once. It is retried inside the client only when it provably never
+// reached JOB (it never left, or the gateway's rate limit refused it). On an unknown outcome the
+// job is looked up by its unique task name and adopted if found.
 func (s *step) submit(ctx context.Context, body []byte) (jobapi.Submitted, error) {
 	started := time.Now()
 	sub, err := s.client.FastExecuteScript(ctx, body)

@@ -38,7 +38,8 @@ type callSpec struct {
 }
 
 // spec returns the policy of an operation. Only the submit is special: it is retried solely when
-// the failed attempt provably never left the client.
+// the failed attempt provably never reached JOB: it never left the client, or the API gateway
+// refused it under its rate limit (the gateway's limiter runs before it forwards anything).
 func (c *Client) spec(op string) callSpec {
 	s := callSpec{
 		attempts:  c.retry.Attempts,
@@ -49,7 +50,9 @@ func (c *Client) spec(op string) callSpec {
 	switch op {
 	case opSubmit:
 		s.attempts = c.retry.SubmitAttempts
-		s.retryable = func(e *Error) bool { return e.Kind == KindNetwork && e.neverSent && !e.stop }
+		s.retryable = func(e *Error) bool {
+			return !e.stop && (e.Kind == KindNetwork && e.neverSent || e.gatewayRateLimited())
+		}
 	case opLogs:
 		s.timeout = c.logTimeout
 		s.maxBody = c.maxLogBody

@@ -155,6 +155,12 @@ func (e *Error) Transient() bool {
 	return false
 }
 
+// gatewayRateLimited reports a refusal by bk-apigateway's rate or concurrency limit (HTTP 429 with
+// gateway code 1642901–1642904): the gateway answered itself, so JOB never saw the request.
+func (e *Error) gatewayRateLimited() bool {
+	return e.Gateway && e.Kind == KindRateLimited && e.Code/100 == 16429
+}
+
 // As returns the *Error in err's chain.
 func As(err error) (*Error, bool) {
 	var e *Error

@@ -107,7 +107,7 @@ func TestErrorKinds(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			g := newFakeGateway(t, serveCase(tc))
-			c := newTestClient(t, g.URL(), func(c *Config) { c.Retry.Attempts = 1 })
+			c := newTestClient(t, g.URL(), func(c *Config) { c.Retry.Attempts, c.Retry.SubmitAttempts = 1, 1 })
 			ctx := context.Background()
 
 			_, err := c.GetJobInstanceStatus(ctx, testScope, 1, true)

@@ -313,7 +313,9 @@ func TestSubmit_NotRetriedOnceSent(t *testing.T) {
 
 func TestSubmit_NotRetriedOnRejection(t *testing.T) {
 	t.Parallel()
-	for _, first := range []step{badRequest, gw429, answer(403, `{"code":1640301,"code_name":"APP_NO_PERMISSION","result":false}`)} {
+	// A 429 without the gateway's code may come from anything behind the gateway: not retried.
+	plain429 := answer(429, `Too Many Requests`)
+	for _, first := range []step{badRequest, plain429, answer(403, `{"code":1640301,"code_name":"APP_NO_PERMISSION","result":false}`)} {
 		g := scripted(t, first, submitOK)
 		c := newTestClient(t, g.URL(), nil)
 		_, err := c.FastExecuteScript(context.Background(), []byte(`{}`))
@@ -324,6 +326,37 @@ func TestSubmit_NotRetriedOnRejection(t *testing.T) {
 			t.Errorf("hits = %d", n)
 		}
 	}
+}
+
+// The gateway's rate limit answers before anything reaches JOB, so the submit is sent again.
+func TestSubmit_RetriedOnGatewayRateLimit(t *testing.T) {
+	t.Parallel()
+	concurrency := answer(429, `{"code":1642904,"code_name":"CONCURRENCY_LIMIT_RESTRICTION","message":"too many","result":false,"data":null}`)
+	t.Run("then ok", func(t *testing.T) {
+		t.Parallel()
+		g := scripted(t, gw429, concurrency, submitOK)
+		c := newTestClient(t, g.URL(), nil)
+		got, err := c.FastExecuteScript(context.Background(), []byte(`{"task_name":"x"}`))
+		if err != nil || got.JobInstanceID != 77 {
+			t.Fatalf("got %+v, err %v", got, err)
+		}
+		if n := g.hits(); n != 3 {
+			t.Errorf("submit sent %d times, want 3", n)
+		}
+	})
+	t.Run("limited every time", func(t *testing.T) {
+		t.Parallel()
+		g := scripted(t, gw429, gw429, gw429, submitOK)
+		c := newTestClient(t, g.URL(), nil)
+		_, err := c.FastExecuteScript(context.Background(), []byte(`{"task_name":"x"}`))
+		e, _ := As(err)
+		if e == nil || e.Kind != KindRateLimited || IsUnknownOutcome(err) {
+			t.Fatalf("err = %v (%+v)", err, e)
+		}
+		if n := g.hits(); n != DefaultSubmitAttempts {
+			t.Errorf("submit sent %d times, want %d", n, DefaultSubmitAttempts)
+		}
+	})
 }
 
 // refusedAddr returns an address on which connections are refused.
