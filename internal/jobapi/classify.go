@@ -1,7 +1,6 @@
 package jobapi
 
 import (
-	"bytes"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -30,15 +29,15 @@ const epochThreshold = 1_000_000_000
 // (2xx, JSON object, result true, no gateway error), and otherwise an *Error with Kind, HTTPStatus,
 // Code, CodeName, Message, RequestID, Permission, Gateway and the Retry-After hint filled in.
 // Op, Method and Path are left for the caller. It never panics, whatever the input.
-func classifyResponse(status int, h http.Header, body []byte, now time.Time) *Error {
+func classifyResponse(status int, h http.Header, body string, now time.Time) *Error {
 	e := &Error{HTTPStatus: status, RequestID: strings.TrimSpace(h.Get(headerRequestID))}
 	e.retryAfter = retryAfterFrom(h, now)
 
-	valid := len(body) > 0 && gjson.ValidBytes(body)
+	valid := len(body) > 0 && gjson.Valid(body)
 	var root gjson.Result
 	isObj := false
 	if valid {
-		root = gjson.ParseBytes(body)
+		root = gjson.Parse(body)
 		isObj = root.IsObject()
 	}
 	var result gjson.Result
@@ -166,8 +165,8 @@ func statusKind(status int, def ErrorKind) ErrorKind {
 }
 
 // describeNonJSON summarises a body that is not a JSON object.
-func describeNonJSON(h http.Header, body []byte, valid bool) string {
-	if len(bytes.TrimSpace(body)) == 0 {
+func describeNonJSON(h http.Header, body string, valid bool) string {
+	if strings.TrimSpace(body) == "" {
 		return "empty response body"
 	}
 	if valid {
@@ -189,26 +188,47 @@ func describeNonJSON(h http.Header, body []byte, valid bool) string {
 	if len(snippet) > 200 {
 		snippet = snippet[:200]
 	}
-	return desc + ": " + strings.Join(strings.Fields(oneLine(string(bytes.ToValidUTF8(snippet, nil)))), " ")
+	return desc + ": " + strings.Join(strings.Fields(oneLine(strings.ToValidUTF8(snippet, ""))), " ")
 }
 
 // htmlTitle returns the text of an HTML <title>, if any, within the first 4 KiB.
-func htmlTitle(body []byte) string {
+func htmlTitle(body string) string {
 	if len(body) > 4096 {
 		body = body[:4096]
 	}
-	lower := bytes.ToLower(body)
-	i := bytes.Index(lower, []byte("<title>"))
+	i := indexFoldASCII(body, "<title>")
 	if i < 0 {
 		return ""
 	}
 	rest := body[i+len("<title>"):]
-	j := bytes.Index(bytes.ToLower(rest), []byte("</title>"))
+	j := indexFoldASCII(rest, "</title>")
 	if j < 0 {
 		return ""
 	}
-	t := strings.Join(strings.Fields(string(bytes.ToValidUTF8(rest[:j], nil))), " ")
+	t := strings.Join(strings.Fields(strings.ToValidUTF8(rest[:j], "")), " ")
 	return truncate(t, 200)
+}
+
+// indexFoldASCII is strings.Index ignoring the case of ASCII letters only, so that the index is
+// one in s (Unicode lower-casing can change a text's length). sub must be lower-case ASCII.
+func indexFoldASCII(s, sub string) int {
+	for i := 0; i+len(sub) <= len(s); i++ {
+		k := 0
+		for k < len(sub) {
+			c := s[i+k]
+			if 'A' <= c && c <= 'Z' {
+				c += 'a' - 'A'
+			}
+			if c != sub[k] {
+				break
+			}
+			k++
+		}
+		if k == len(sub) {
+			return i
+		}
+	}
+	return -1
 }
 
 // redactLocation keeps scheme, host and path of a redirect target.

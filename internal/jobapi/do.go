@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"net/http/httptrace"
 	"net/url"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -62,7 +63,7 @@ func (c *Client) spec(op string) callSpec {
 
 // parseFunc reads the body of a successful answer (a JOB envelope with result true). A parse error
 // turns the attempt into an unreadable answer.
-type parseFunc func(body []byte, h http.Header) error
+type parseFunc func(body string, h http.Header) error
 
 // retryState is the per-call state shared by the retry-go hooks (they run sequentially).
 type retryState struct {
@@ -72,13 +73,13 @@ type retryState struct {
 }
 
 // do is the single request path of the client: it sends method path?query with body (nil: no body),
-// retries per the operation's policy, and returns the body of the successful answer after parse
-// (may be nil) accepted it. Every failure is an *Error (argument and context errors excepted).
-func (c *Client) do(ctx context.Context, op, method, path string, query url.Values, body []byte, parse parseFunc) ([]byte, error) {
+// retries per the operation's policy, and hands the body of the successful answer to parse (may be
+// nil). Every failure is an *Error (argument and context errors excepted).
+func (c *Client) do(ctx context.Context, op, method, path string, query url.Values, body []byte, parse parseFunc) error {
 	spec := c.spec(op)
 	st := &retryState{}
-	out, err := retry.DoWithData(
-		func() ([]byte, error) { return c.attempt(ctx, op, method, path, query, body, spec, parse) },
+	err := retry.Do(
+		func() error { return c.attempt(ctx, op, method, path, query, body, spec, parse) },
 		retry.Context(ctx),
 		retry.Attempts(uint(max(spec.attempts, 1))),
 		retry.LastErrorOnly(true),
@@ -93,18 +94,18 @@ func (c *Client) do(ctx context.Context, op, method, path string, query url.Valu
 		}),
 	)
 	if err == nil {
-		return out, nil
+		return nil
 	}
 	if _, ok := As(err); ok {
-		return nil, err
+		return err
 	}
 	// The context ended before an attempt or during a wait.
 	if st.last != nil {
 		last := *st.last
 		last.stop = true
-		return nil, fmt.Errorf("%s: %w (last error: %w)", op, err, &last)
+		return fmt.Errorf("%s: %w (last error: %w)", op, err, &last)
 	}
-	return nil, fmt.Errorf("%s: %w", op, err)
+	return fmt.Errorf("%s: %w", op, err)
 }
 
 // shouldRetry decides on one failed attempt and plans the wait before the next one.
@@ -144,7 +145,7 @@ func (c *Client) backoff(n int) time.Duration {
 }
 
 // attempt sends one request and classifies its outcome.
-func (c *Client) attempt(ctx context.Context, op, method, path string, query url.Values, body []byte, spec callSpec, parse parseFunc) ([]byte, error) {
+func (c *Client) attempt(ctx context.Context, op, method, path string, query url.Values, body []byte, spec callSpec, parse parseFunc) error {
 	actx, cancel := context.WithTimeout(ctx, spec.timeout)
 	defer cancel()
 	var wrote atomic.Bool
@@ -158,7 +159,7 @@ func (c *Client) attempt(ctx context.Context, op, method, path string, query url
 	}
 	req, err := http.NewRequestWithContext(actx, method, c.endpointURL(path, query), rd)
 	if err != nil {
-		return nil, retry.Unrecoverable(fmt.Errorf("%s: build request: %w", op, err))
+		return retry.Unrecoverable(fmt.Errorf("%s: build request: %w", op, err))
 	}
 	req.Header.Set("X-Bkapi-Authorization", c.auth)
 	req.Header.Set("Accept", "application/json")
@@ -173,14 +174,14 @@ func (c *Client) attempt(ctx context.Context, op, method, path string, query url
 
 	resp, err := c.hc.Do(req)
 	if err != nil {
-		return nil, c.finish(op, method, path, c.transportError(ctx, actx, spec, err, wrote.Load()))
+		return c.finish(op, method, path, c.transportError(ctx, actx, spec, err, wrote.Load()))
 	}
 	defer resp.Body.Close()
 	limit := spec.maxBody
 	if n, ok := ctx.Value(maxBodyKey{}).(int64); ok && n > 0 && n < limit {
 		limit = n
 	}
-	data, err := readLimited(resp.Body, limit)
+	data, err := readBody(resp.Body, limit, resp.ContentLength)
 	if err != nil {
 		if ctx.Err() == nil && errors.Is(actx.Err(), context.DeadlineExceeded) {
 			err = fmt.Errorf("no complete response within %s: %w", spec.timeout, err)
@@ -188,10 +189,10 @@ func (c *Client) attempt(ctx context.Context, op, method, path string, query url
 		e := &Error{HTTPStatus: resp.StatusCode, Kind: KindUnreadable, Err: err,
 			RequestID: resp.Header.Get(headerRequestID), Message: "reading response body: " + err.Error(),
 			stop: ctx.Err() != nil || errors.Is(err, ErrBodyTooLarge)}
-		return nil, c.finish(op, method, path, e)
+		return c.finish(op, method, path, e)
 	}
 	if e := classifyResponse(resp.StatusCode, resp.Header, data, c.now()); e != nil {
-		return nil, c.finish(op, method, path, e)
+		return c.finish(op, method, path, e)
 	}
 	if parse != nil {
 		if err := parse(data, resp.Header); err != nil {
@@ -202,10 +203,10 @@ func (c *Client) attempt(ctx context.Context, op, method, path string, query url
 					e.RequestID = id
 				}
 			}
-			return nil, c.finish(op, method, path, e)
+			return c.finish(op, method, path, e)
 		}
 	}
-	return data, nil
+	return nil
 }
 
 // ErrBodyTooLarge is the read failure of a body above the limit. It is not retried: the same request
@@ -223,16 +224,24 @@ func WithMaxBody(ctx context.Context, n int64) context.Context {
 // IsBodyTooLarge reports whether err is an answer above the size limit.
 func IsBodyTooLarge(err error) bool { return errors.Is(err, ErrBodyTooLarge) }
 
-// readLimited reads at most limit bytes; a longer body is an error.
-func readLimited(r io.Reader, limit int64) ([]byte, error) {
-	data, err := io.ReadAll(io.LimitReader(r, limit+1))
-	if err != nil {
-		return nil, err
+// readBody reads a body of at most limit bytes into a string, the one copy of it that is parsed
+// (gjson reads strings without copying them again); a longer body is an error. size is the
+// announced length (-1: unknown): it sizes the buffer once instead of growing it.
+func readBody(r io.Reader, limit, size int64) (string, error) {
+	if size > limit {
+		return "", fmt.Errorf("%w: %d bytes announced, at most %d read", ErrBodyTooLarge, size, limit)
 	}
-	if int64(len(data)) > limit {
-		return nil, fmt.Errorf("%w: more than %d bytes", ErrBodyTooLarge, limit)
+	var b strings.Builder
+	if size > 0 {
+		b.Grow(int(size))
 	}
-	return data, nil
+	if _, err := io.Copy(&b, io.LimitReader(r, limit+1)); err != nil {
+		return "", err
+	}
+	if int64(b.Len()) > limit {
+		return "", fmt.Errorf("%w: more than %d bytes", ErrBodyTooLarge, limit)
+	}
+	return b.String(), nil
 }
 
 // transportError classifies a failed round trip. wrote tells whether any request byte was written.

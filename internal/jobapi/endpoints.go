@@ -32,8 +32,8 @@ func (c *Client) FastExecuteScript(ctx context.Context, body []byte) (Submitted,
 		return Submitted{}, argError(opSubmit, "body must be a JSON object")
 	}
 	var s Submitted
-	_, err := c.do(ctx, opSubmit, http.MethodPost, PathFastExecuteScript, nil, body,
-		func(b []byte, h http.Header) (err error) {
+	err := c.do(ctx, opSubmit, http.MethodPost, PathFastExecuteScript, nil, body,
+		func(b string, h http.Header) (err error) {
 			s, err = parseSubmitted(b, h)
 			return err
 		})
@@ -61,8 +61,8 @@ func (c *Client) GetJobInstanceStatus(ctx context.Context, s Scope, jobID int64,
 		return nil, fmt.Errorf("%s: encode request: %w", opStatus, err)
 	}
 	var st *JobStatus
-	_, err = c.do(ctx, opStatus, http.MethodPost, PathGetJobStatus, nil, body,
-		func(b []byte, _ http.Header) (err error) {
+	err = c.do(ctx, opStatus, http.MethodPost, PathGetJobStatus, nil, body,
+		func(b string, _ http.Header) (err error) {
 			st, err = parseStatus(b)
 			return err
 		})
@@ -111,8 +111,8 @@ func (c *Client) BatchGetObjectLogs(ctx context.Context, s Scope, jobID, stepID 
 		return nil, fmt.Errorf("%s: encode request: %w", opLogs, err)
 	}
 	var logs []ObjectLog
-	_, err = c.do(ctx, opLogs, http.MethodPost, PathBatchGetObjectLog, nil, body,
-		func(b []byte, _ http.Header) (err error) {
+	err = c.do(ctx, opLogs, http.MethodPost, PathBatchGetObjectLog, nil, body,
+		func(b string, _ http.Header) (err error) {
 			logs, err = parseLogs(b, keys)
 			return err
 		})
@@ -140,7 +140,7 @@ func (c *Client) TerminateJob(ctx context.Context, s Scope, jobID int64) error {
 	if err != nil {
 		return fmt.Errorf("%s: encode request: %w", opTerminate, err)
 	}
-	_, err = c.do(ctx, opTerminate, http.MethodPost, PathOperateJobInstance, nil, body, nil)
+	err = c.do(ctx, opTerminate, http.MethodPost, PathOperateJobInstance, nil, body, nil)
 	return err
 }
 
@@ -162,7 +162,7 @@ func (c *Client) OperateStep(ctx context.Context, s Scope, jobID, stepID int64, 
 	if err != nil {
 		return fmt.Errorf("%s: encode request: %w", opOperateStep, err)
 	}
-	_, err = c.do(ctx, opOperateStep, http.MethodPost, PathOperateStepInstance, nil, body, nil)
+	err = c.do(ctx, opOperateStep, http.MethodPost, PathOperateStepInstance, nil, body, nil)
 	return err
 }
 
@@ -209,8 +209,8 @@ func (c *Client) listPage(ctx context.Context, s Scope, q ListQuery) ([]JobSumma
 		items []JobSummary
 		total int
 	)
-	_, err := c.do(ctx, opList, http.MethodGet, PathGetJobInstanceList, v, nil,
-		func(b []byte, _ http.Header) (err error) {
+	err := c.do(ctx, opList, http.MethodGet, PathGetJobInstanceList, v, nil,
+		func(b string, _ http.Header) (err error) {
 			items, total, err = parseList(b)
 			return err
 		})

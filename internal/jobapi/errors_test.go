@@ -277,7 +277,7 @@ func TestRetryAfterHeaders(t *testing.T) {
 		if got := retryAfterFrom(h, fixedNow); got != tt.want {
 			t.Errorf("%s: %v, want %v", tt.name, got, tt.want)
 		}
-		e := classifyResponse(429, h, nil, fixedNow)
+		e := classifyResponse(429, h, "", fixedNow)
 		if got := RetryAfter(e); got != tt.want {
 			t.Errorf("%s: RetryAfter = %v, want %v", tt.name, got, tt.want)
 		}

@@ -90,7 +90,7 @@ func testConfig(baseURL string) Config {
 	}
 }
 
-func newTestClient(t *testing.T, baseURL string, mod func(*Config)) *Client {
+func newTestClient(t testing.TB, baseURL string, mod func(*Config)) *Client {
 	t.Helper()
 	cfg := testConfig(baseURL)
 	if mod != nil {

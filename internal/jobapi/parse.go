@@ -20,11 +20,11 @@ func missing(path string) error {
 }
 
 // parseRoot checks the body and returns its root object.
-func parseRoot(body []byte) (gjson.Result, error) {
-	if len(body) == 0 || !gjson.ValidBytes(body) {
+func parseRoot(body string) (gjson.Result, error) {
+	if len(body) == 0 || !gjson.Valid(body) {
 		return gjson.Result{}, errNotJSON
 	}
-	root := gjson.ParseBytes(body)
+	root := gjson.Parse(body)
 	if !root.IsObject() {
 		return gjson.Result{}, errNotJSON
 	}
@@ -32,7 +32,7 @@ func parseRoot(body []byte) (gjson.Result, error) {
 }
 
 // parseData returns the envelope's data object (required).
-func parseData(body []byte) (gjson.Result, gjson.Result, error) {
+func parseData(body string) (gjson.Result, gjson.Result, error) {
 	root, err := parseRoot(body)
 	if err != nil {
 		return gjson.Result{}, gjson.Result{}, err
@@ -46,7 +46,7 @@ func parseData(body []byte) (gjson.Result, gjson.Result, error) {
 
 // parseSubmitted reads a fast_execute_script answer. h supplies the X-Bkapi-Request-Id
 // fallback for the request id.
-func parseSubmitted(body []byte, h http.Header) (Submitted, error) {
+func parseSubmitted(body string, h http.Header) (Submitted, error) {
 	root, data, err := parseData(body)
 	if err != nil {
 		return Submitted{}, err
@@ -72,7 +72,7 @@ func parseSubmitted(body []byte, h http.Header) (Submitted, error) {
 var finishedStatuses = map[int]bool{3: true, 4: true, 5: true, 6: true, 8: true, 9: true, 11: true, 13: true, 14: true}
 
 // parseStatus reads a bkci_plugin_get_job_instance_status answer.
-func parseStatus(body []byte) (*JobStatus, error) {
+func parseStatus(body string) (*JobStatus, error) {
 	_, data, err := parseData(body)
 	if err != nil {
 		return nil, err
@@ -166,7 +166,7 @@ func parseExecuteObject(o gjson.Result) ExecuteObject {
 
 // parseLogs reads a bkci_plugin_batch_get_job_instance_execute_object_log answer and returns one
 // entry per requested key, in the order of keys. Entries for the same object are concatenated.
-func parseLogs(body []byte, keys []ObjectKey) ([]ObjectLog, error) {
+func parseLogs(body string, keys []ObjectKey) ([]ObjectLog, error) {
 	_, data, err := parseData(body)
 	if err != nil {
 		return nil, err
@@ -199,7 +199,7 @@ func parseLogs(body []byte, keys []ObjectKey) ([]ObjectLog, error) {
 }
 
 // parseList reads a get_job_instance_list answer: the page and the total count.
-func parseList(body []byte) ([]JobSummary, int, error) {
+func parseList(body string) ([]JobSummary, int, error) {
 	_, data, err := parseData(body)
 	if err != nil {
 		return nil, 0, err

@@ -61,7 +61,7 @@ func TestParseStatus_Variants(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			st, err := parseStatus([]byte(tt.body))
+			st, err := parseStatus(tt.body)
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 					t.Fatalf("err = %v, want %q", err, tt.wantErr)
@@ -116,7 +116,7 @@ func TestParseLogs_Variants(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			got, err := parseLogs([]byte(tt.body), keys)
+			got, err := parseLogs(tt.body, keys)
 			if (err != nil) != tt.wantErr {
 				t.Fatalf("err = %v", err)
 			}
@@ -145,7 +145,7 @@ func TestParseSubmitted(t *testing.T) {
 		{"zero id", `{"result":true,"code":0,"data":{"job_instance_id":0}}`, Submitted{}, true},
 	}
 	for _, tt := range tests {
-		got, err := parseSubmitted([]byte(tt.body), h)
+		got, err := parseSubmitted(tt.body, h)
 		if (err != nil) != tt.wantErr || got != tt.want {
 			t.Errorf("%s: got %+v, %v", tt.name, got, err)
 		}
@@ -154,7 +154,7 @@ func TestParseSubmitted(t *testing.T) {
 
 func TestParseList(t *testing.T) {
 	t.Parallel()
-	items, total, err := parseList([]byte(ok(`{"data":[{"bk_scope_type":"biz","bk_scope_id":"2","id":11,"name":"a","operator":"alice","create_time":1700000000000,"task_status":3,"task_type":1,"launch_mode":2,"start_time":null},null],"start":0,"total":7,"length":20}`)))
+	items, total, err := parseList(ok(`{"data":[{"bk_scope_type":"biz","bk_scope_id":"2","id":11,"name":"a","operator":"alice","create_time":1700000000000,"task_status":3,"task_type":1,"launch_mode":2,"start_time":null},null],"start":0,"total":7,"length":20}`))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -163,12 +163,12 @@ func TestParseList(t *testing.T) {
 		t.Errorf("got %+v total %d", items, total)
 	}
 	// The field names of JOB's code (the doc's are above).
-	items, total, err = parseList([]byte(ok(`{"data":[{"job_instance_id":12,"name":"b","operator":"bob","create_time":5,"status":2,"type":1,"launch_mode":2}],"total":1}`)))
+	items, total, err = parseList(ok(`{"data":[{"job_instance_id":12,"name":"b","operator":"bob","create_time":5,"status":2,"type":1,"launch_mode":2}],"total":1}`))
 	want = []JobSummary{{ID: 12, Name: "b", Operator: "bob", Status: 2, CreateTime: 5, Type: 1, LaunchMode: 2}}
 	if err != nil || !reflect.DeepEqual(items, want) || total != 1 {
 		t.Errorf("code field names: got %+v total %d err %v", items, total, err)
 	}
-	if _, _, err := parseList([]byte(ok(`{"data":null}`))); err != nil {
+	if _, _, err := parseList(ok(`{"data":null}`)); err != nil {
 		t.Errorf("null page: %v", err)
 	}
 }
@@ -198,7 +198,7 @@ func FuzzParseStatus(f *testing.F) {
 	f.Add([]byte(`{"result":true,"data":{"job_instance":{"status":2`))
 	f.Add([]byte(`null`))
 	f.Fuzz(func(t *testing.T, body []byte) {
-		st, err := parseStatus(body)
+		st, err := parseStatus(string(body))
 		if err == nil && st == nil {
 			t.Fatal("nil status without error")
 		}
@@ -212,7 +212,7 @@ func FuzzParseLogs(f *testing.F) {
 	f.Add([]byte{0xff, '{'})
 	keys := []ObjectKey{{1, "101"}, {2, "10002"}}
 	f.Fuzz(func(t *testing.T, body []byte) {
-		logs, err := parseLogs(body, keys)
+		logs, err := parseLogs(string(body), keys)
 		if err == nil && len(logs) != len(keys) {
 			t.Fatalf("got %d logs for %d keys", len(logs), len(keys))
 		}
@@ -227,12 +227,13 @@ func FuzzParseError(f *testing.F) {
 	f.Add(401, ``, "Wed, 21 Oct 2015 07:28:00 GMT", "x")
 	f.Add(200, `{"result":true,"code":0,"data":{}}`, "", "")
 	f.Add(200, `{"code":1e400,"result":"maybe"}`, "-1", "99999999999999999999")
+	f.Add(502, "\u023a<title>", "", "")
 	f.Fuzz(func(t *testing.T, status int, body, retryAfter, gwCode string) {
 		h := http.Header{}
 		h.Set(headerRetryAfter, retryAfter)
 		h.Set(headerGatewayCode, gwCode)
 		h.Set(headerRateLimitReset, retryAfter)
-		e := classifyResponse(status, h, []byte(body), fixedNow)
+		e := classifyResponse(status, h, body, fixedNow)
 		if e == nil {
 			return
 		}
@@ -246,4 +247,26 @@ func FuzzParseError(f *testing.F) {
 			t.Fatalf("bad classification %+v", e)
 		}
 	})
+}
+
+func TestHTMLTitle(t *testing.T) {
+	t.Parallel()
+	tests := []struct{ name, body, want string }{
+		{"plain", "<html><title>502 Bad Gateway</title></html>", "502 Bad Gateway"},
+		{"upper case tags", "<HTML><TITLE> Service\n Unavailable </TiTle>", "Service Unavailable"},
+		{"no title", "<html><body>x</body></html>", ""},
+		{"unclosed", "<title>never closed", ""},
+		{"empty", "", ""},
+		// Lower-casing U+023A takes 3 bytes instead of 2: indexes in a lower-cased copy would be off.
+		{"longer when lower-cased", "\u023a<title>", ""},
+		{"longer before the title", "\u023a\u023a<title>ok</title>", "ok"},
+		{"shorter when lower-cased", "\u212a<title>kelvin</title>", "kelvin"},
+		{"invalid utf-8 inside", "<title>a\xffb</title>", "ab"},
+		{"beyond 4 KiB", strings.Repeat(" ", 4096) + "<title>late</title>", ""},
+	}
+	for _, tt := range tests {
+		if got := htmlTitle(tt.body); got != tt.want {
+			t.Errorf("%s: htmlTitle(%q) = %q, want %q", tt.name, tt.body, got, tt.want)
+		}
+	}
 }
