@@ -6,7 +6,9 @@ import (
 	"errors"
 	"net"
 	"net/url"
+	"reflect"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -174,18 +176,26 @@ func Parse(f Form, b Build, priv bkci.PrivateConfig, missingPrivate []string, la
 	return c, ps
 }
 
+// unresolvedExempt are the fields whose text may hold `${…}` for the script itself (shell syntax).
+var unresolvedExempt = map[string]bool{"scriptContent": true, "scriptParam": true}
+
+// checkUnresolved reports every field (but the script and its parameters) that still holds a
+// variable reference BK-CI could not resolve, naming each reference once.
 func checkUnresolved(ps *Problems, f Form) {
-	fields := []struct{ key, val string }{
-		{"scopeId", f.ScopeID}, {"scriptId", f.ScriptID}, {"scriptVersionId", f.ScriptVersionID},
-		{"timeout", f.Timeout}, {"accountAlias", f.AccountAlias}, {"accountId", f.AccountID},
-		{"hosts", f.Hosts}, {"dynamicGroups", f.DynamicGroups}, {"topoNodes", f.TopoNodes},
-		{"containerFilters", f.ContainerFilters}, {"rollingExpression", f.RollingExpr},
-		{"callbackListen", f.CallbackListen}, {"callbackBaseUrl", f.CallbackBaseURL}, {"callbackUrl", f.CallbackURL},
-		{"waitTimeout", f.WaitTimeout}, {"failureTolerance", f.FailureTolerance},
-	}
-	for _, fl := range fields {
-		if m := unresolvedRe.FindString(fl.val); m != "" {
-			ps.add(fl.key, "val.unresolved", m)
+	v := reflect.ValueOf(f)
+	for i := range v.NumField() {
+		key, _, _ := strings.Cut(v.Type().Field(i).Tag.Get("env"), ",")
+		if key == "" || unresolvedExempt[key] {
+			continue
+		}
+		var refs []string
+		for _, m := range unresolvedRe.FindAllString(v.Field(i).String(), -1) {
+			if !slices.Contains(refs, m) {
+				refs = append(refs, m)
+			}
+		}
+		if len(refs) > 0 {
+			ps.addUnresolved(key, refs)
 		}
 	}
 }
@@ -318,6 +328,7 @@ func parseWaiting(ps *Problems, c *Config, f Form, b Build) {
 	}
 	if c.Wait == "callback" {
 		base := strings.TrimRight(strings.TrimSpace(f.CallbackBaseURL), "/")
+		c.CallbackListen = strings.TrimSpace(f.CallbackListen)
 		if base == "" {
 			ps.add("callbackBaseUrl", "val.callback_base_required")
 		} else if checkHTTPURL(ps, "callbackBaseUrl", base) {
@@ -326,11 +337,9 @@ func parseWaiting(ps *Problems, c *Config, f Form, b Build) {
 			if u.RawQuery != "" || u.Fragment != "" {
 				ps.add("callbackBaseUrl", "val.url_no_query", base)
 			}
-			listen := strings.TrimSpace(f.CallbackListen)
-			if listen == "" {
-				listen, _ = wait.DefaultListenAddr(base)
+			if c.CallbackListen == "" {
+				c.CallbackListen, _ = wait.DefaultListenAddr(base)
 			}
-			c.CallbackListen = listen
 		}
 		if c.CallbackListen != "" {
 			host, port, err := net.SplitHostPort(c.CallbackListen)

@@ -186,6 +186,8 @@ func TestParse_Invalid(t *testing.T) {
 		{"callback base scheme", base("wait", "callback", "callbackBaseUrl", "ftp://x"), "callbackBaseUrl", "val.url"},
 		{"callback base query", base("wait", "callback", "callbackBaseUrl", "http://x:1/?a=1"), "callbackBaseUrl", "val.url_no_query"},
 		{"callback listen", base("wait", "callback", "callbackBaseUrl", "http://x:1", "callbackListen", "nope"), "callbackListen", "val.listen"},
+		{"callback listen without base", base("wait", "callback", "callbackListen", "nope"), "callbackListen", "val.listen"},
+		{"callback listen with bad base", base("wait", "callback", "callbackBaseUrl", "ftp://x", "callbackListen", "nope"), "callbackListen", "val.listen"},
 		{"callback url userinfo", base("callbackUrl", "http://u:p@x/cb"), "callbackUrl", "val.url_userinfo"},
 		{"callback url", base("callbackUrl", "x"), "callbackUrl", "val.url"},
 		{"wait timeout", base("waitTimeout", "-5"), "waitTimeout", "val.int_range"},
@@ -212,6 +214,52 @@ func TestParse_Invalid(t *testing.T) {
 			}
 			t.Errorf("want %s/%s, got %+v", tc.field, tc.key, ps.Errors)
 		})
+	}
+}
+
+// TestParse_Unresolved: a field that still holds variable references gets exactly one problem,
+// naming each reference once, and nothing from parsing the reference as a value.
+func TestParse_Unresolved(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		name, field, value, refs string
+		extra                    []string
+	}{
+		{"host", "hosts", "${ip}", "${ip}", nil},
+		{"host expression with spaces", "hosts", "${{ variables.ip }}", "${{ variables.ip }}", nil},
+		{"several hosts", "hosts", "0:10.0.0.1 ${a}\n${b} ${a}", "${a}, ${b}", nil},
+		{"json list", "hosts", `["${ip}"]`, "${ip}", nil},
+		{"dynamic group", "dynamicGroups", "${group}", "${group}", nil},
+		{"topology node", "topoNodes", "module:${m}", "${m}", nil},
+		{"container filter", "containerFilters", `[{"kube_pod_filter":{"label_selector_expr":"app in (${app})"}}]`, "${app}", nil},
+		{"task name", "taskName", "deploy-${BK_CI_FOO}", "${BK_CI_FOO}", nil},
+		{"scope type", "scopeType", "${scope}", "${scope}", nil},
+		{"checkbox", "extractVars", "${flag}", "${flag}", nil},
+		{"rolling expression", "rollingExpression", "${batch}", "${batch}", []string{"rollingEnabled", "true"}},
+		{"wait timeout", "waitTimeout", "${t}", "${t}", nil},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			c, ps := parseInputs(t, base(append([]string{tc.field, tc.value}, tc.extra...)...))
+			if c != nil {
+				t.Fatal("no problem found")
+			}
+			var got []Problem
+			for _, p := range append(ps.Errors, ps.Warnings...) {
+				if p.Field == tc.field {
+					got = append(got, p)
+				}
+			}
+			if len(got) != 1 || got[0].Key != "val.unresolved" || len(got[0].Args) != 1 || got[0].Args[0] != tc.refs {
+				t.Errorf("problems of %s = %+v, want one val.unresolved naming %q", tc.field, got, tc.refs)
+			}
+		})
+	}
+	// The script and its parameters may hold shell syntax: they are sent as they are.
+	c, ps := parseInputs(t, base("scriptContent", "echo ${HOME}", "scriptParam", "--v ${x}"))
+	if c == nil {
+		t.Fatalf("script text with ${...} refused: %+v", ps.Errors)
 	}
 }
 

@@ -26,14 +26,34 @@ func (p Problem) Text(lang i18n.Lang) string {
 type Problems struct {
 	Errors   []Problem
 	Warnings []Problem
+
+	// unresolved are the fields that still hold a variable reference: that is their one problem,
+	// and what parsing the reference as a value would add about them is left out.
+	unresolved map[string]bool
 }
 
 func (ps *Problems) add(field, key string, args ...any) {
+	if ps.unresolved[field] {
+		return
+	}
 	ps.Errors = append(ps.Errors, Problem{Field: field, Key: key, Args: args})
 }
 
 func (ps *Problems) warn(field, key string, args ...any) {
+	if ps.unresolved[field] {
+		return
+	}
 	ps.Warnings = append(ps.Warnings, Problem{Field: field, Key: key, Args: args})
+}
+
+// addUnresolved reports that field still holds the variable references refs, and nothing else
+// about that field.
+func (ps *Problems) addUnresolved(field string, refs []string) {
+	ps.add(field, "val.unresolved", strings.Join(refs, ", "))
+	if ps.unresolved == nil {
+		ps.unresolved = map[string]bool{}
+	}
+	ps.unresolved[field] = true
 }
 
 // InputError reports every invalid input at once. It is a user error (errorType 1).

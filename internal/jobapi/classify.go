@@ -91,6 +91,11 @@ func classifyResponse(status int, h http.Header, body string, now time.Time) *Er
 		e.Kind = gatewayKind(e.Code, status)
 	case isObj && resultFalse:
 		e.Kind = jobKind(e.Code)
+		if e.Kind == KindBusiness && status >= 500 && status <= 599 {
+			// JOB answers its business errors with HTTP 200: a 5xx is a server fault, worth
+			// another try, whatever the envelope says.
+			e.Kind = KindUnavailable
+		}
 	case status == http.StatusUnauthorized:
 		e.Kind = KindAuth
 		if e.Message == "" {

@@ -85,6 +85,10 @@ var errorCases = []errorCase{
 		body: ``, kind: KindUnreadable, inMsg: "redirect to https://login.example.com/"},
 	{name: "secret echoed", status: 200, body: `{"result":false,"code":1640001,"message":"bad secret ` + testSecret + `"}`,
 		kind: KindBusiness, code: 1640001, inMsg: "bad secret ***"},
+	{name: "job envelope 500", status: 500, body: `{"result":false,"code":1240099,"message":"server error"}`,
+		kind: KindUnavailable, code: 1240099, transient: true, unknown: true, inMsg: "server error"},
+	{name: "job permission 500", status: 500, body: `{"result":false,"code":9900403,"message":"denied"}`,
+		kind: KindPermission, code: 9900403},
 	{name: "json 500 without envelope", status: 500, body: `{"error":"boom"}`, kind: KindUnavailable, transient: true, unknown: true},
 }
 
