@@ -63,8 +63,12 @@ func (s *step) runPost(ctx context.Context) *outcome {
 		s.log.Info(s.t("msg.left_running", st.JobInstanceID, st.JobURL))
 		return &outcome{success: true, message: s.t("msg.post_left", st.JobInstanceID)}
 	}
+	leave := cfg.OnCancel != "terminate"
 	client, err := s.newClient(cfg)
 	if err != nil {
+		if leave { // only a link was wanted: nothing is left undone
+			return s.postLeftUnknown(st.TaskName, err)
+		}
 		return s.fail(err)
 	}
 	s.client = client
@@ -74,6 +78,9 @@ func (s *step) runPost(ctx context.Context) *outcome {
 		found, err := client.FindJobByName(ctx, scope, st.TaskName, st.Operator,
 			st.SubmittedAt.Add(-clockSkew), time.Now().Add(lookupWindow))
 		if err != nil {
+			if leave {
+				return s.postLeftUnknown(st.TaskName, err)
+			}
 			return s.postUnreachable(err)
 		}
 		if found == nil {
@@ -82,7 +89,7 @@ func (s *step) runPost(ctx context.Context) *outcome {
 		}
 		s.log.Info(s.t("msg.submit_adopted", found.ID, st.TaskName))
 		s.jobID, st.JobInstanceID = found.ID, found.ID
-		if cfg.OnCancel != "terminate" {
+		if leave {
 			s.log.Info(s.t("msg.left_running", found.ID, s.jobURL()))
 			return &outcome{success: true, message: s.t("msg.post_left", found.ID)}
 		}
@@ -101,6 +108,15 @@ func (s *step) runPost(ctx context.Context) *outcome {
 		return s.postUnreachable(errors.New(s.t("msg.post_still_running", st.JobInstanceID)))
 	}
 	return &outcome{success: true, message: s.t("msg.post_terminated", st.JobInstanceID)}
+}
+
+// postLeftUnknown ends a post action with onCancel=leave that could not find out whether the step
+// created a job: there was nothing to terminate either way, so it succeeds with a warning naming
+// the task name to search for.
+func (s *step) postLeftUnknown(taskName string, err error) *outcome {
+	msg := s.t("msg.post_left_unknown", taskName, s.apiErrorText(err))
+	s.log.Warn(msg)
+	return &outcome{success: true, message: msg}
 }
 
 func (s *step) postUnreachable(err error) *outcome {
