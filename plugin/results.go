@@ -77,9 +77,15 @@ func (s *step) verdict(code, total, failed int) *outcome {
 	v := jobstatus.Verdict(code)
 	allowed := s.cfg.FailureTolerance.Allowed(total)
 	switch {
-	case total == 0:
+	case v == "terminated":
+		return &outcome{jobStatus: "terminated", errorType: bkci.ErrorTypeUser, errorCode: codeTerminated,
+			message: s.t("msg.result_terminated", s.jobID, s.statusName("job", code), failed, total)}
+	case v == "abnormal":
+		return &outcome{jobStatus: "abnormal", errorType: bkci.ErrorTypeThirdParty, errorCode: codeAbnormal,
+			message: s.t("msg.result_abnormal", s.jobID, s.statusName("job", code), failed, total)}
+	case total == 0: // what JOB says of the job itself comes first: terminated or abnormal above
 		return &outcome{jobStatus: "failed", errorType: bkci.ErrorTypeUser, errorCode: codeNoTargets,
-			platformErrorCode: 0, message: s.t("msg.no_targets", s.jobID)}
+			message: s.t("msg.no_targets", s.jobID)}
 	case v == "success" && failed <= allowed:
 		msg := s.t("msg.result_success", s.jobID, total, total-failed)
 		if failed > 0 {
@@ -89,12 +95,6 @@ func (s *step) verdict(code, total, failed int) *outcome {
 	case v == "success":
 		return &outcome{jobStatus: "failed", errorType: bkci.ErrorTypeUser, errorCode: codeJobFailed,
 			message: s.t("msg.result_beyond_tolerance", s.jobID, failed, total, s.cfg.FailureTolerance.String())}
-	case v == "terminated":
-		return &outcome{jobStatus: "terminated", errorType: bkci.ErrorTypeUser, errorCode: codeTerminated,
-			message: s.t("msg.result_terminated", s.jobID, s.statusName("job", code), failed, total)}
-	case v == "abnormal":
-		return &outcome{jobStatus: "abnormal", errorType: bkci.ErrorTypeThirdParty, errorCode: codeAbnormal,
-			message: s.t("msg.result_abnormal", s.jobID, s.statusName("job", code), failed, total)}
 	}
 	return &outcome{jobStatus: "failed", errorType: bkci.ErrorTypeUser, errorCode: codeJobFailed,
 		message: s.t("msg.result_failed", s.jobID, s.statusName("job", code), failed, total)}
