@@ -129,7 +129,7 @@ func (s *step) run(ctx context.Context) *outcome {
 	var listener *wait.Listener
 	callbackURL := cfg.CallbackURL
 	if cfg.Wait == "callback" {
-		listener, err = wait.Listen(wait.ListenerConfig{Addr: cfg.CallbackListen, RelayURL: cfg.CallbackURL,
+		listener, err = wait.Listen(wait.ListenerConfig{Addr: cfg.CallbackListen, BaseURL: cfg.CallbackBaseURL, RelayURL: cfg.CallbackURL,
 			Logf: func(format string, args ...any) { s.log.Warn(fmt.Sprintf(format, args...)) }})
 		if err != nil {
 			return s.fail(&InputError{Lang: s.lang, Problems: []Problem{{Field: "callbackListen", Key: "val.listen_failed", Args: []any{cfg.CallbackListen, err.Error()}}}})

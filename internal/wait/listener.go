@@ -47,6 +47,10 @@ type ListenerConfig struct {
 	// Addr is the address to listen on (callbackListen), e.g.
 	// "0.0.0.0:19091" or "127.0.0.1:0".
 	Addr string
+	// BaseURL, optional, is the callbackBaseUrl JOB is given: a reverse proxy
+	// may forward a callback with the base URL's path still in front of the
+	// listener's path, so that path is accepted too.
+	BaseURL string
 	// RelayURL, optional, is the user's own callback URL (callbackUrl):
 	// every accepted callback for the expected job is POSTed there as it
 	// came, in the background.
@@ -115,6 +119,7 @@ type earlyCallback struct {
 // those of the expected job into wake-ups. See Listen.
 type Listener struct {
 	path     string
+	basePath string // the path of BaseURL without its trailing "/" ("": none)
 	maxBody  int64
 	logf     func(format string, args ...any)
 	srv      *http.Server
@@ -142,8 +147,8 @@ type Listener struct {
 // Listen binds cfg.Addr now, so that the port is known, and serves callbacks
 // in the background until Close.
 //
-// Only a POST to the listener's path (or to a path ending with it, as a
-// reverse proxy under callbackBaseUrl's path may forward it) is accepted, with
+// Only a POST to the listener's path (or to the path of cfg.BaseURL followed
+// by it, as a reverse proxy may forward it) is accepted, with
 // content type application/json or application/x-www-form-urlencoded (JOB's
 // retry sends the same JSON body with the latter) and a JOB callback JSON
 // body of at most MaxBody bytes. An accepted callback is answered with exactly
@@ -156,12 +161,13 @@ func Listen(cfg ListenerConfig) (*Listener, error) {
 		return nil, errors.New("callback listener: empty listen address")
 	}
 	l := &Listener{
-		path:    PathPrefix + randomHex(16),
-		maxBody: cfg.MaxBody,
-		logf:    cfg.Logf,
-		wake:    make(chan struct{}, 1),
-		served:  make(chan struct{}),
-		client:  cfg.RelayClient,
+		path:     PathPrefix + randomHex(16),
+		basePath: basePath(cfg.BaseURL),
+		maxBody:  cfg.MaxBody,
+		logf:     cfg.Logf,
+		wake:     make(chan struct{}, 1),
+		served:   make(chan struct{}),
+		client:   cfg.RelayClient,
 	}
 	if l.maxBody <= 0 {
 		l.maxBody = DefaultMaxBody
@@ -348,14 +354,26 @@ func reply(w http.ResponseWriter, code int, text string) {
 	_, _ = io.WriteString(w, text+"\n")
 }
 
-// pathMatches reports whether p is the secret path or ends with it; the
-// secret is compared in constant time.
+// pathMatches reports whether p is the secret path, alone or after the base
+// URL's path; the secret is compared in constant time.
 func (l *Listener) pathMatches(p string) bool {
 	if len(p) < len(l.path) {
 		return false
 	}
+	if front := p[:len(p)-len(l.path)]; front != "" && (l.basePath == "" || front != l.basePath) {
+		return false
+	}
 	tail := p[len(p)-len(l.path):]
 	return subtle.ConstantTimeCompare([]byte(tail), []byte(l.path)) == 1
+}
+
+// basePath returns the decoded path of a base URL without its trailing "/".
+func basePath(base string) string {
+	u, err := url.Parse(strings.TrimSpace(base))
+	if err != nil {
+		return ""
+	}
+	return strings.TrimRight(u.Path, "/")
 }
 
 func (l *Listener) serveHTTP(w http.ResponseWriter, r *http.Request) {

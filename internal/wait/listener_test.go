@@ -111,6 +111,7 @@ func TestListener_Refusals(t *testing.T) {
 		{name: "root", method: "GET", path: "/", want: 404, stat: func(s Stats) int64 { return s.RefusedPath }},
 		{name: "prefix only", method: "POST", path: "/jobcb/", contentType: ctJSON, want: 404, stat: func(s Stats) int64 { return s.RefusedPath }},
 		{name: "trailing slash", method: "POST", path: "+/", contentType: ctJSON, want: 404, stat: func(s Stats) int64 { return s.RefusedPath }},
+		{name: "another path in front", method: "POST", path: "</anything", contentType: ctJSON, want: 404, stat: func(s Stats) int64 { return s.RefusedPath }},
 		{name: "get", method: "GET", want: 405, stat: func(s Stats) int64 { return s.RefusedMethod }},
 		{name: "put", method: "PUT", contentType: ctJSON, want: 405, stat: func(s Stats) int64 { return s.RefusedMethod }},
 		{name: "head", method: "HEAD", want: 405, stat: func(s Stats) int64 { return s.RefusedMethod }},
@@ -132,6 +133,8 @@ func TestListener_Refusals(t *testing.T) {
 			switch {
 			case strings.HasPrefix(tt.path, "+"):
 				path += tt.path[1:]
+			case strings.HasPrefix(tt.path, "<"):
+				path = tt.path[1:] + path
 			case tt.path != "":
 				path = tt.path
 			}
@@ -219,15 +222,24 @@ func TestListener_Accepts(t *testing.T) {
 	}
 }
 
+// TestListener_ProxyPrefix: a reverse proxy may forward the callback with callbackBaseUrl's path in
+// front, or without it; any other path in front is refused.
 func TestListener_ProxyPrefix(t *testing.T) {
 	t.Parallel()
-	l := newTestListener(t, ListenerConfig{})
+	l := newTestListener(t, ListenerConfig{BaseURL: "https://ci.example.com/ci/hooks/"})
 	l.Expect(1)
-	code, _, _ := do(t, "POST", base(l)+"/ci/hooks"+l.Path(), ctJSON, strings.NewReader(cbBody(1)))
-	if code != 200 {
-		t.Fatalf("status %d, want 200", code)
+	for _, tc := range []struct {
+		front string
+		want  int
+	}{{"/ci/hooks", 200}, {"", 200}, {"/ci", 404}, {"/ci/hooks/x", 404}, {"/other/ci/hooks", 404}, {"/ci/hooks/", 404}} {
+		code, _, _ := do(t, "POST", base(l)+tc.front+l.Path(), ctJSON, strings.NewReader(cbBody(1)))
+		if code != tc.want {
+			t.Errorf("%q in front: status %d, want %d", tc.front, code, tc.want)
+		}
+		if code == 200 {
+			recv(t, l.Wake(), "wake")
+		}
 	}
-	recv(t, l.Wake(), "wake")
 }
 
 func TestListener_EarlyCallback(t *testing.T) {
