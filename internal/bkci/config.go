@@ -43,19 +43,20 @@ type PrivateConfig struct {
 	CACert    string `env:"BK_JOB_CA_CERT"` // BK_JOB_CA_CERT (PEM)
 }
 
-// LoadPrivateConfig reads the private config from in's bkSensitiveConfInfo and, as a fallback,
-// from env (either may be nil). For every key the sources are tried in that order; within one
-// source the canonical key is tried before its alias. Values are trimmed of surrounding white
+// LoadPrivateConfig reads the private config from in's bkSensitiveConfInfo or, when that holds
+// no value at all (local runs and tests), from env (either may be nil). The environment is never
+// mixed in once an administrator has set private config: under BK-CI every pipeline variable is
+// exported to the plugin, so a variable named BK_USERNAME must not choose the operator. Within
+// the source the canonical key is tried before its alias. Values are trimmed of surrounding white
 // space and an empty value counts as unset. The canonical names of missing required keys
 // (BK_JOB_API_URL, BK_APP_CODE, BK_APP_SECRET) are returned in that order; the error is only
 // for failures of envconfig itself.
 func LoadPrivateConfig(ctx context.Context, in *Input, env envconfig.Lookuper) (PrivateConfig, []string, error) {
 	var cfg PrivateConfig
 	l := &configLookuper{}
-	if sens := in.Sensitive(); len(sens) > 0 {
+	if sens := in.Sensitive(); anyValue(sens) {
 		l.sources = append(l.sources, envconfig.MapLookuper(sens))
-	}
-	if env != nil {
+	} else if env != nil {
 		l.sources = append(l.sources, env)
 	}
 	if err := envconfig.ProcessWith(ctx, &envconfig.Config{Target: &cfg, Lookuper: l}); err != nil {
@@ -72,6 +73,16 @@ func LoadPrivateConfig(ctx context.Context, in *Input, env envconfig.Lookuper) (
 		}
 	}
 	return cfg, missing, nil
+}
+
+// anyValue reports whether m has a value that is not white space.
+func anyValue(m map[string]string) bool {
+	for _, v := range m {
+		if strings.TrimSpace(v) != "" {
+			return true
+		}
+	}
+	return false
 }
 
 // configLookuper looks a key up in each source in turn, trying the key's alias right after the

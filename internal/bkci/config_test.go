@@ -52,10 +52,20 @@ func TestLoadPrivateConfig(t *testing.T) {
 				JobWebURL: "https://job", Username: "admin", TenantID: "t1", CACert: "PEM"},
 		},
 		{
-			name: "sensitive conf wins over env",
+			// Under BK-CI pipeline variables are in the environment: none may fill a key the
+			// administrator left out, such as the operator.
+			name: "set private config: the environment is not read",
 			sens: map[string]string{KeyJobAPIURL: "https://sens", KeyAppCode: "sens", KeyAppSecret: "sens-secret"},
-			env:  map[string]string{KeyJobAPIURL: "https://env", KeyAppCode: "env", KeyAppSecret: "env-secret", KeyUsername: "env-user"},
-			want: PrivateConfig{JobAPIURL: "https://sens", AppCode: "sens", AppSecret: "sens-secret", Username: "env-user"},
+			env: map[string]string{KeyJobAPIURL: "https://env", KeyAppCode: "env", KeyAppSecret: "env-secret", KeyUsername: "env-user",
+				KeyJobWebURL: "https://evil", KeyTenantID: "t", KeyCACert: "PEM"},
+			want: PrivateConfig{JobAPIURL: "https://sens", AppCode: "sens", AppSecret: "sens-secret"},
+		},
+		{
+			name: "private config of empty values: the environment is read",
+			sens: map[string]string{KeyJobAPIURL: "", KeyAppSecret: " "},
+			env:  full,
+			want: PrivateConfig{JobAPIURL: "https://gw/api/bk-job/prod", AppCode: "bk_ci", AppSecret: "s3cr3t",
+				JobWebURL: "https://job", Username: "admin", TenantID: "t1", CACert: "PEM"},
 		},
 		{
 			name: "aliases",
@@ -75,10 +85,14 @@ func TestLoadPrivateConfig(t *testing.T) {
 			want: PrivateConfig{JobAPIURL: "u", AppCode: "sens-alias", AppSecret: "sss"},
 		},
 		{
-			name: "empty values count as missing and fall back",
+			name: "empty values count as missing",
 			sens: map[string]string{KeyJobAPIURL: "", KeyAppCode: "  ", KeyAppCodeAlias: "alias", KeyAppSecret: ""},
-			env:  map[string]string{KeyJobAPIURL: "", KeyAppSecret: " env-secret\n"},
-			want: PrivateConfig{AppCode: "alias", AppSecret: "env-secret"}, wantMissing: []string{KeyJobAPIURL},
+			env:  map[string]string{KeyJobAPIURL: "https://env", KeyAppSecret: " env-secret\n"},
+			want: PrivateConfig{AppCode: "alias"}, wantMissing: []string{KeyJobAPIURL, KeyAppSecret},
+		},
+		{
+			name: "env values are trimmed", env: map[string]string{KeyJobAPIURL: "", KeyAppCode: "a", KeyAppSecret: " env-secret\n"},
+			want: PrivateConfig{AppCode: "a", AppSecret: "env-secret"}, wantMissing: []string{KeyJobAPIURL},
 		},
 		{
 			name: "all required missing", sens: map[string]string{KeyUsername: "u"},

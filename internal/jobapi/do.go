@@ -226,22 +226,32 @@ func IsBodyTooLarge(err error) bool { return errors.Is(err, ErrBodyTooLarge) }
 
 // readBody reads a body of at most limit bytes into a string, the one copy of it that is parsed
 // (gjson reads strings without copying them again); a longer body is an error. size is the
-// announced length (-1: unknown): it sizes the buffer once instead of growing it.
+// announced length (-1: unknown). A known length sizes the string once; an unknown one is read by
+// io.ReadAll, which grows its buffer with few copies, and copied once into the string.
 func readBody(r io.Reader, limit, size int64) (string, error) {
 	if size > limit {
 		return "", fmt.Errorf("%w: %d bytes announced, at most %d read", ErrBodyTooLarge, size, limit)
 	}
-	var b strings.Builder
-	if size > 0 {
+	lr := io.LimitReader(r, limit+1)
+	var body string
+	if size >= 0 {
+		var b strings.Builder
 		b.Grow(int(size))
+		if _, err := io.Copy(&b, lr); err != nil {
+			return "", err
+		}
+		body = b.String()
+	} else {
+		data, err := io.ReadAll(lr)
+		if err != nil {
+			return "", err
+		}
+		body = string(data)
 	}
-	if _, err := io.Copy(&b, io.LimitReader(r, limit+1)); err != nil {
-		return "", err
-	}
-	if int64(b.Len()) > limit {
+	if int64(len(body)) > limit {
 		return "", fmt.Errorf("%w: more than %d bytes", ErrBodyTooLarge, limit)
 	}
-	return b.String(), nil
+	return body, nil
 }
 
 // transportError classifies a failed round trip. wrote tells whether any request byte was written.
