@@ -435,6 +435,28 @@ func TestSIGTERM(t *testing.T) {
 	}
 }
 
+// TestSIGTERMBeforeTheJobStarts: the step is cancelled while JOB still shows the job as created but
+// not started (status 1), when JOB refuses a terminate. The plugin waits for the job to start, then
+// terminates it.
+func TestSIGTERMBeforeTheJobStarts(t *testing.T) {
+	t.Parallel()
+	sim := startSim(t, jobsim.Options{StartDelay: 2 * time.Second})
+	h := holdTargets(t, sim, "0:10.0.0.2")
+	p := newStep(t, sim).startRun()
+	p.untilPolled(1)
+	if sim.JobsCreated() != 1 {
+		t.Fatalf("%d jobs after the first poll", sim.JobsCreated())
+	}
+	p.signal(syscall.SIGTERM)
+	res := p.wait()
+	res.wantStatus(t, "failure", 1, "canceled")
+	wantSubmits(t, sim, 1, 1)
+	id := h.job(t)
+	if snap, _ := sim.Job(id); snap.Status != jobsim.StatusStopSuccess || sim.Count(jobsim.EPOperateJob) != 1 {
+		t.Errorf("job status %d after the step ended, %d terminate requests; want 11 and 1\n%s", snap.Status, sim.Count(jobsim.EPOperateJob), res.Stdout)
+	}
+}
+
 // TestPostActionAfterSIGKILL: BK-CI kills the step (SIGKILL); its post action finds the job in the
 // state file and terminates it, or leaves it with onCancel=leave.
 func TestPostActionAfterSIGKILL(t *testing.T) {

@@ -12,6 +12,7 @@ import (
 
 	"jobfastexecutescript/i18n"
 	"jobfastexecutescript/internal/bkci"
+	"jobfastexecutescript/internal/jobstatus"
 )
 
 // runPost is the post action (postCondition canceledOrTimeOut()): BK-CI killed the step, maybe with
@@ -104,7 +105,7 @@ func (s *step) runPost(ctx context.Context) *outcome {
 	}
 	code := s.terminate(ctx)
 	s.data = map[string]bkci.Data{"job_status_code": bkci.StringData(strconv.Itoa(code))}
-	if code == 2 || code == 7 {
+	if !isFinishedJob(code) && code != jobstatus.JobStopping { // not stopped, not stopping
 		return s.postUnreachable(errors.New(s.t("msg.post_still_running", st.JobInstanceID)))
 	}
 	return &outcome{success: true, message: s.t("msg.post_terminated", st.JobInstanceID)}

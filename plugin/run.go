@@ -12,6 +12,7 @@ import (
 	"jobfastexecutescript/i18n"
 	"jobfastexecutescript/internal/bkci"
 	"jobfastexecutescript/internal/jobapi"
+	"jobfastexecutescript/internal/jobstatus"
 	"jobfastexecutescript/internal/wait"
 )
 
@@ -298,7 +299,9 @@ func (s *step) jobURL() string {
 }
 
 // terminate asks JOB to stop the job when its status allows it (2 or 7), and waits briefly for JOB to
-// confirm. It returns the last job status seen.
+// confirm. A job JOB has created but not started yet (1) refuses the terminate; it starts a moment
+// later, so terminate waits for that (at most confirmTerminate) first. It returns the last job
+// status seen.
 func (s *step) terminate(ctx context.Context) int {
 	scope := s.scope()
 	// The status read is bounded so that a hanging read leaves time for the terminate itself; when it
@@ -306,6 +309,19 @@ func (s *step) terminate(ctx context.Context) int {
 	sctx, scancel := context.WithTimeout(ctx, terminateStatusRead)
 	st, err := s.client.GetJobInstanceStatus(sctx, scope, s.jobID, false)
 	scancel()
+	if err == nil && st.Job.Status == jobstatus.JobBlank {
+		wctx, wcancel := context.WithTimeout(ctx, confirmTerminate)
+		p := wait.Poller{Schedule: wait.PollSchedule()}
+		_ = p.Run(wctx, func(ctx context.Context) (bool, time.Duration, error) {
+			next, err := s.client.GetJobInstanceStatus(ctx, scope, s.jobID, false)
+			if err != nil {
+				return false, jobapi.RetryAfter(err), nil
+			}
+			st = next
+			return next.Job.Status != jobstatus.JobBlank, 0, nil
+		})
+		wcancel()
+	}
 	if err == nil {
 		s.lastCode = st.Job.Status
 		if st.Job.Status != 2 && st.Job.Status != 7 {
