@@ -1148,3 +1148,43 @@ func TestLogs_UnreadableAnswerReadInPieces(t *testing.T) {
 		t.Errorf("%d log requests, want 6 attempts + 50 pieces + 1", got)
 	}
 }
+
+// TestLogs_TimeoutReadInPieces: when JOB cannot build a chunk's answer in time (the gateway's 504), the
+// chunk is not asked for again whole: its targets are read in pieces. When the pieces time out too, the
+// step warns once, stops asking, and still ends every target's tab.
+func TestLogs_TimeoutReadInPieces(t *testing.T) {
+	t.Parallel()
+	const n = 30
+	for _, tc := range []struct {
+		name     string
+		calls    jobsim.Calls
+		requests int
+		warned   bool
+	}{
+		{"once", jobsim.Nth(1), 1 + 3, false},
+		{"always", jobsim.Every(), 1 + 6, true}, // the first piece of 10 is retried (6 attempts)
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			sim := fleetSim(t, n, fleetOutcome)
+			sim.Inject(jobsim.Fault{Endpoint: jobsim.EPLogs, Calls: tc.calls, Kind: jobsim.Fault504})
+			res := fleetStep(t, sim, "logMode", "all", "extractVars", "false").run()
+			res.wantStatus(t, "failure", 1, "failed")
+			wantSubmits(t, sim, 1, 1)
+			labels := fleetLabels(n)
+			l := readStepLog(t, res.Stdout)
+			l.wellFormed(t, labels)
+			for _, lb := range labels {
+				if printed := slices.Contains(l.tabs[lb], "second of "+lb); printed == tc.warned {
+					t.Errorf("%s: log printed %v", lb, printed)
+				}
+			}
+			if warned := strings.Count(res.Stdout, "reading logs failed"); warned != map[bool]int{false: 0, true: 1}[tc.warned] {
+				t.Errorf("%d warnings:\n%.2000s", warned, res.Stdout)
+			}
+			if got := sim.Count(jobsim.EPLogs); got != tc.requests {
+				t.Errorf("%d log requests, want %d", got, tc.requests)
+			}
+		})
+	}
+}

@@ -129,7 +129,9 @@ func (s *step) printTargetLines(lbl, text string) {
 // The first chunk asks for up to 500 targets but accepts an answer of at most probeLogBytes: small logs
 // (the common case) are read in ⌈N/500⌉ requests, and large ones cost at most that much memory before
 // later chunks are sized from what was seen. A chunk whose answer is too large is read again in halves;
-// one that stays unreadable otherwise is read again in pieces of firstLogChunk.
+// one that stays unreadable otherwise, or that JOB could not answer in time (the gateway gives up after
+// 60 s), is read again in pieces of firstLogChunk: a chunk larger than that is not repeated whole after
+// a timeout.
 func (s *step) readLogs(ctx context.Context, sub jobapi.Submitted, targets []*target, stream *streamer, vars *logvars.Collector) {
 	printAll := s.printMode(len(targets))
 	var need []*target
@@ -192,7 +194,10 @@ func (s *step) readLogs(ctx context.Context, sub jobapi.Submitted, targets []*ta
 		}
 		cctx := ctx
 		if c.limit > 0 {
-			cctx = jobapi.WithMaxBody(ctx, c.limit)
+			cctx = jobapi.WithMaxBody(cctx, c.limit)
+		}
+		if len(c.ts) > firstLogChunk {
+			cctx = jobapi.WithoutTimeoutRetry(cctx)
 		}
 		logs, err := s.client.BatchGetObjectLogs(cctx, s.scope(), sub.JobInstanceID, sub.StepInstanceID, keys)
 		c.err = err
@@ -281,14 +286,15 @@ func (s *step) readLogs(ctx context.Context, sub jobapi.Submitted, targets []*ta
 		case c.pv == nil && jobapi.IsBodyTooLarge(c.err) && len(c.ts) > 1:
 			halves(c.ts[:len(c.ts)/2], c.limit)
 			halves(c.ts[len(c.ts)/2:], c.limit)
-		case ok && e.Kind == jobapi.KindUnreadable && c.pv == nil && len(c.ts) > firstLogChunk:
-			// The answer was broken: read these targets again in pieces, one at a time, until one
-			// fails too.
+		case ok && (e.Kind == jobapi.KindUnreadable || jobapi.IsTimeout(c.err)) && c.pv == nil && len(c.ts) > firstLogChunk:
+			// The answer was broken or too slow: read these targets again in pieces, one at a time,
+			// until one fails too; the targets after it are handled without a log.
 			for i := 0; i < len(c.ts); i += firstLogChunk {
 				p := &chunk{ts: c.ts[i:min(i+firstLogChunk, len(c.ts))], done: make(chan struct{})}
 				fetch(p)
 				handle(p)
 				if p.err != nil {
+					handle(&chunk{ts: c.ts[min(i+firstLogChunk, len(c.ts)):]})
 					break
 				}
 			}

@@ -22,6 +22,9 @@ const (
 // maxRetryAfterHeader bounds a server-suggested wait as parsed (the retry policy caps it further).
 const maxRetryAfterHeader = 24 * time.Hour
 
+// gwBackendTimeout is the gateway's REQUEST_BACKEND_TIMEOUT: JOB took longer than the gateway waits.
+const gwBackendTimeout = 1650401
+
 // epochThreshold separates "seconds until reset" from "epoch seconds" in X-Bkapi-RateLimit-Reset.
 const epochThreshold = 1_000_000_000
 
@@ -87,6 +90,7 @@ func classifyResponse(status int, h http.Header, body string, now time.Time) *Er
 	case status == http.StatusBadGateway || status == http.StatusServiceUnavailable ||
 		status == http.StatusGatewayTimeout || (e.Gateway && e.Code/1000 == 1650):
 		e.Kind = KindUnavailable
+		e.timedOut = status == http.StatusGatewayTimeout || (e.Gateway && e.Code == gwBackendTimeout)
 	case e.Gateway:
 		e.Kind = gatewayKind(e.Code, status)
 	case isObj && resultFalse:

@@ -119,6 +119,9 @@ func (c *Client) shouldRetry(ctx context.Context, spec callSpec, st *retryState,
 	if st.failures >= spec.attempts || !spec.retryable(e) || ctx.Err() != nil {
 		return false
 	}
+	if e.timedOut && ctx.Value(noTimeoutRetryKey{}) != nil {
+		return false
+	}
 	wait := c.backoff(st.failures)
 	if ra := e.retryAfter; ra > 0 {
 		wait = max(wait, min(ra, c.retry.MaxRetryAfter))
@@ -183,12 +186,13 @@ func (c *Client) attempt(ctx context.Context, op, method, path string, query url
 	}
 	data, err := readBody(resp.Body, limit, resp.ContentLength)
 	if err != nil {
-		if ctx.Err() == nil && errors.Is(actx.Err(), context.DeadlineExceeded) {
+		timedOut := ctx.Err() == nil && errors.Is(actx.Err(), context.DeadlineExceeded)
+		if timedOut {
 			err = fmt.Errorf("no complete response within %s: %w", spec.timeout, err)
 		}
 		e := &Error{HTTPStatus: resp.StatusCode, Kind: KindUnreadable, Err: err,
 			RequestID: resp.Header.Get(headerRequestID), Message: "reading response body: " + err.Error(),
-			stop: ctx.Err() != nil || errors.Is(err, ErrBodyTooLarge)}
+			stop: ctx.Err() != nil || errors.Is(err, ErrBodyTooLarge), timedOut: timedOut}
 		return c.finish(op, method, path, e)
 	}
 	if e := classifyResponse(resp.StatusCode, resp.Header, data, c.now()); e != nil {
@@ -219,6 +223,14 @@ type maxBodyKey struct{}
 // own limit only): a reader can probe with a request it can afford to lose.
 func WithMaxBody(ctx context.Context, n int64) context.Context {
 	return context.WithValue(ctx, maxBodyKey{}, n)
+}
+
+type noTimeoutRetryKey struct{}
+
+// WithoutTimeoutRetry returns a context whose calls are not repeated after a timeout (IsTimeout):
+// a reader that can ask for less (fewer log objects) does that instead of waiting again as long.
+func WithoutTimeoutRetry(ctx context.Context) context.Context {
+	return context.WithValue(ctx, noTimeoutRetryKey{}, true)
 }
 
 // IsBodyTooLarge reports whether err is an answer above the size limit.
@@ -274,6 +286,7 @@ func (c *Client) transportError(ctx, actx context.Context, spec callSpec, err er
 		e.stop = true
 	case errors.Is(actx.Err(), context.DeadlineExceeded):
 		e.Err = fmt.Errorf("no response within %s: %w", spec.timeout, inner)
+		e.timedOut = true
 	}
 	return e
 }

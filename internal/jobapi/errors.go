@@ -87,6 +87,7 @@ type Error struct {
 	neverSent  bool          // provably nothing of the request left this process
 	unknown    bool          // the server may have acted on the request, but we cannot tell
 	stop       bool          // not worth retrying although the kind usually is (caller cancelled, redirect)
+	timedOut   bool          // no answer in time: the client's timeout, or the gateway's (504 / 1650401)
 	retryAfter time.Duration // server-suggested wait (Retry-After / X-Bkapi-RateLimit-Reset)
 }
 
@@ -174,6 +175,13 @@ func As(err error) (*Error, bool) {
 func IsTransient(err error) bool {
 	e, ok := As(err)
 	return ok && e.Transient()
+}
+
+// IsTimeout reports whether err is a call that got no answer in time: the client's own timeout, or
+// the gateway's 504 (1650401) while JOB was still building the answer.
+func IsTimeout(err error) bool {
+	e, ok := As(err)
+	return ok && e.timedOut
 }
 
 // IsPermission reports whether err is a permission denial (IAM or gateway grant).

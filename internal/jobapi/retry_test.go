@@ -494,3 +494,49 @@ func TestConcurrentLogReads(t *testing.T) {
 		}
 	}
 }
+
+// TestTimeouts: the client's own timeout and the gateway's 504 are timeouts (IsTimeout), retried
+// like other transient failures unless the caller chose WithoutTimeoutRetry (it asks for less).
+func TestTimeouts(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name    string
+		first   step
+		timeout bool
+	}{
+		{"client timeout", hang(), true},
+		{"gateway 504", gw504, true},
+		{"gateway 502", gw502, false},
+		{"reset", reset(), false},
+	}
+	for _, tt := range tests {
+		for _, noRetry := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s/without retry %v", tt.name, noRetry), func(t *testing.T) {
+				t.Parallel()
+				g := scripted(t, tt.first, statusOK)
+				c := newTestClient(t, g.URL(), func(c *Config) { c.RequestTimeout = 200 * time.Millisecond })
+				ctx := context.Background()
+				if noRetry {
+					ctx = WithoutTimeoutRetry(ctx)
+				}
+				_, err := c.GetJobInstanceStatus(ctx, testScope, 1, false)
+				wantRetry := !noRetry || !tt.timeout
+				switch {
+				case wantRetry && (err != nil || g.hits() != 2):
+					t.Errorf("err %v after %d requests; want success after 2", err, g.hits())
+				case !wantRetry && (err == nil || !IsTimeout(err) || g.hits() != 1):
+					t.Errorf("err %v (timeout %v) after %d requests; want a timeout after 1", err, IsTimeout(err), g.hits())
+				}
+			})
+		}
+		t.Run(tt.name+"/classified", func(t *testing.T) {
+			t.Parallel()
+			g := scripted(t, tt.first)
+			c := newTestClient(t, g.URL(), func(c *Config) { c.RequestTimeout, c.Retry.Attempts = 200*time.Millisecond, 1 })
+			_, err := c.GetJobInstanceStatus(context.Background(), testScope, 1, false)
+			if IsTimeout(err) != tt.timeout {
+				t.Errorf("IsTimeout(%v) = %v, want %v", err, IsTimeout(err), tt.timeout)
+			}
+		})
+	}
+}
