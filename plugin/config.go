@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf16"
 	"unicode/utf8"
 
 	"jobfastexecutescript/i18n"
@@ -444,10 +445,14 @@ func parseTolerance(ps *Problems, v string) Tolerance {
 	return Tolerance{N: n, Percent: pct}
 }
 
+// taskName returns the job's name: the form's, else a unique default. JOB's limit of 512 counts
+// UTF-16 code units (Java), so a character outside the BMP, an emoji say, counts twice there.
 func taskName(ps *Problems, f Form, b Build) (string, bool) {
 	if name := strings.TrimSpace(f.TaskName); name != "" {
 		if n := utf8.RuneCountInString(name); n > maxTaskNameRunes {
 			ps.add("taskName", "val.too_long", n, maxTaskNameRunes)
+		} else if u := utf16Len(name); u > maxTaskNameRunes {
+			ps.add("taskName", "val.too_long_utf16", u, maxTaskNameRunes)
 		}
 		return name, true
 	}
@@ -466,11 +471,30 @@ func taskName(ps *Problems, f Form, b Build) (string, bool) {
 	if b.BuildNum != "" {
 		suffix = "-#" + b.BuildNum + suffix
 	}
-	room := maxTaskNameRunes - utf8.RuneCountInString(suffix)
-	if utf8.RuneCountInString(pipeline) > room {
-		pipeline = string([]rune(pipeline)[:room])
+	if utf16Len(suffix) >= maxTaskNameRunes { // an absurdly long step id: keep what makes it unique
+		suffix = "-" + uniqueSuffix()
 	}
-	return pipeline + suffix, false
+	return cutUTF16(pipeline, maxTaskNameRunes-utf16Len(suffix)) + suffix, false
+}
+
+// utf16Len is the length of s in UTF-16 code units, as JOB (Java) counts it.
+func utf16Len(s string) int {
+	n := 0
+	for _, r := range s {
+		n += utf16.RuneLen(r)
+	}
+	return n
+}
+
+// cutUTF16 returns the longest prefix of s, whole characters only, of at most n UTF-16 code units.
+func cutUTF16(s string, n int) string {
+	used := 0
+	for i, r := range s {
+		if used += utf16.RuneLen(r); used > n {
+			return s[:i]
+		}
+	}
+	return s
 }
 
 // uniqueSuffix makes the default task name unique per run, so the plugin can find its own job again

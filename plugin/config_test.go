@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/sethvargo/go-envconfig"
 
@@ -150,6 +151,7 @@ func TestParse_Invalid(t *testing.T) {
 		{"account none", base("accountAlias", " "), "accountAlias", "val.account_required"},
 		{"account id bad", base("accountId", "-1"), "accountId", "val.positive"},
 		{"task name long", base("taskName", strings.Repeat("名", 513)), "taskName", "val.too_long"},
+		{"task name long in utf-16", base("taskName", strings.Repeat("😀", 257)), "taskName", "val.too_long_utf16"},
 		{"no target", base("hosts", ""), "hosts", "val.no_target"},
 		{"bad ip", base("hosts", "0:10.0.0.256"), "hosts", "val.host_ip"},
 		{"ip leading zero", base("hosts", "10.0.0.01"), "hosts", "val.host_ip"},
@@ -338,5 +340,38 @@ func TestLiveReadPause(t *testing.T) {
 		if got := liveReadPause(n); got != want {
 			t.Errorf("liveReadPause(%d) = %v, want %v", n, got, want)
 		}
+	}
+}
+
+// TestDefaultTaskName: the default name fits JOB's limit of 512 UTF-16 code units whatever the
+// pipeline name and step id, keeps whole characters and ends with the unique suffix.
+func TestDefaultTaskName(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name string
+		b    Build
+		want string // prefix
+	}{
+		{"plain", Build{PipelineName: "deploy", BuildNum: "7", StepID: "s1"}, "deploy-#7-s1-"},
+		{"no build number or step", Build{PipelineName: "deploy"}, "deploy-"},
+		{"no pipeline name", Build{BuildNum: "7", TaskID: "e-1"}, "jobFastExecuteScript-#7-e-1-"},
+		{"long emoji name", Build{PipelineName: strings.Repeat("😀", 600), BuildNum: "7", StepID: "s1"}, "😀😀"},
+		{"long name", Build{PipelineName: strings.Repeat("名", 600), BuildNum: "7", StepID: "s1"}, "名名"},
+		{"absurd step id", Build{PipelineName: "deploy", BuildNum: "7", StepID: strings.Repeat("s", 600)}, "deploy-"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			ps := &Problems{}
+			got, given := taskName(ps, Form{}, tc.b)
+			if given || len(ps.Errors) > 0 {
+				t.Fatalf("given %v, problems %+v", given, ps.Errors)
+			}
+			if u := utf16Len(got); u > maxTaskNameRunes || !utf8.ValidString(got) || !strings.HasPrefix(got, tc.want) {
+				t.Errorf("%q: %d UTF-16 units, valid %v", got, u, utf8.ValidString(got))
+			}
+			if tail := got[strings.LastIndexByte(got, '-')+1:]; len(tail) != 2*uniqueSuffixHexSize {
+				t.Errorf("%q does not end with the unique suffix", got)
+			}
+		})
 	}
 }
