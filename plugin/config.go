@@ -360,9 +360,12 @@ func parseWaiting(ps *Problems, c *Config, f Form, b Build) {
 // stepDeadline is the step's own timeout (BK_CI_ATOM_TIMEOUT, minutes) less a margin that leaves time to
 // terminate the job and write output.json before BK-CI gives up on the step.
 func stepDeadline(minutes string) time.Duration {
-	d := defaultStepTimeout
-	if n, err := strconv.Atoi(strings.TrimSpace(minutes)); err == nil && n > 0 {
-		d = time.Duration(n) * time.Minute
+	d := defaultStepTimeout // BK_CI_ATOM_TIMEOUT missing or unreadable: BK-CI's default
+	if n, err := strconv.Atoi(strings.TrimSpace(minutes)); err == nil && n >= 0 {
+		d = maxWaitTimeout // 0 is BK-CI's "no timeout", which it caps at 7 days
+		if n > 0 && n < int(maxWaitTimeout/time.Minute) {
+			d = time.Duration(n) * time.Minute
+		}
 	}
 	// The margin covers a cut submit's look-up and the terminate (terminateGrace) before BK-CI gives up.
 	margin := d / 20

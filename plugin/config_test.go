@@ -375,3 +375,27 @@ func TestDefaultTaskName(t *testing.T) {
 		})
 	}
 }
+
+// TestStepDeadline: the plugin's own deadline is BK-CI's step timeout (BK_CI_ATOM_TIMEOUT, minutes)
+// less a margin; 0 means BK-CI's 7 days, a missing value its default of 900 minutes.
+func TestStepDeadline(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		minutes string
+		want    time.Duration
+	}{
+		{"60", 59 * time.Minute},
+		{"10", 9*time.Minute + 30*time.Second},
+		{"1", 30 * time.Second},
+		{"", 899 * time.Minute},
+		{"x", 899 * time.Minute},
+		{"-5", 899 * time.Minute},
+		{"0", 7*24*time.Hour - time.Minute},
+		{"99999999", 7*24*time.Hour - time.Minute},
+		{"999999999999999", 7*24*time.Hour - time.Minute},
+	} {
+		if got := stepDeadline(tc.minutes); got != tc.want {
+			t.Errorf("stepDeadline(%q) = %v, want %v", tc.minutes, got, tc.want)
+		}
+	}
+}
