@@ -49,7 +49,7 @@ func (st *streamer) update(ctx context.Context, results []jobapi.ObjectResult) {
 	labels := map[jobapi.ObjectKey]string{}
 	for _, r := range results {
 		k := r.Object.Key()
-		if st.finished[k] || r.Status == 5 {
+		if st.finished[k] || r.Status == 5 || !k.Valid() { // no resource id: its log cannot be asked for
 			continue
 		}
 		keys = append(keys, k)
@@ -137,9 +137,18 @@ func (s *step) readLogs(ctx context.Context, sub jobapi.Submitted, targets []*ta
 	var need []*target
 	for _, t := range targets {
 		print := printAll == "all" || (printAll == "failed" && !t.ok)
-		if s.cfg.ExtractVars || print || !t.ok {
-			need = append(need, t)
+		if !s.cfg.ExtractVars && !print && t.ok {
+			continue
 		}
+		if k := t.res.Object.Key(); !k.Valid() {
+			// JOB named no resource for it: its log cannot be asked for, and one such key would make
+			// the whole chunk's request invalid.
+			if stream != nil {
+				stream.print(t.label, k, "", true)
+			}
+			continue
+		}
+		need = append(need, t)
 	}
 	if len(need) == 0 {
 		return

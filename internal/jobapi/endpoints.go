@@ -93,7 +93,7 @@ func (c *Client) BatchGetObjectLogs(ctx context.Context, s Scope, jobID, stepID 
 	objects := make([]object, 0, len(keys))
 	seen := make(map[ObjectKey]bool, len(keys))
 	for _, k := range keys {
-		if (k.Type != ObjectTypeHost && k.Type != ObjectTypeContainer) || strings.TrimSpace(k.ResourceID) == "" {
+		if !k.Valid() {
 			return nil, argError(opLogs, "invalid execute object key {type %d, resource id %q}", k.Type, k.ResourceID)
 		}
 		if !seen[k] {

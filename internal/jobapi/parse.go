@@ -161,6 +161,14 @@ func parseExecuteObject(o gjson.Result) ExecuteObject {
 			Name:        str(c.Get("name")),
 		}
 	}
+	if eo.Type == 0 { // JOB left the type out: the part it sent tells
+		switch {
+		case eo.Container != nil:
+			eo.Type = ObjectTypeContainer
+		case eo.Host != nil:
+			eo.Type = ObjectTypeHost
+		}
+	}
 	return eo
 }
 

@@ -6,6 +6,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/tidwall/gjson"
 )
 
 func TestGetJobInstanceStatus_ParsesExample(t *testing.T) {
@@ -267,6 +269,31 @@ func TestHTMLTitle(t *testing.T) {
 	for _, tt := range tests {
 		if got := htmlTitle(tt.body); got != tt.want {
 			t.Errorf("%s: htmlTitle(%q) = %q, want %q", tt.name, tt.body, got, tt.want)
+		}
+	}
+}
+
+// TestExecuteObjectKey_Parsed: the key the log endpoint needs, also when JOB left out the type or the
+// resource id; an object JOB named nothing of has no valid key.
+func TestExecuteObjectKey_Parsed(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name, object string
+		want         ObjectKey
+		valid        bool
+	}{
+		{"complete", `{"type":1,"resource_id":"101","host":{"bk_host_id":101}}`, ObjectKey{1, "101"}, true},
+		{"no type, host", `{"resource_id":"101","host":{"bk_host_id":101}}`, ObjectKey{1, "101"}, true},
+		{"no type, container", `{"resource_id":"7","container":{"id":7}}`, ObjectKey{2, "7"}, true},
+		{"type null, no resource id", `{"type":null,"host":{"bk_host_id":101}}`, ObjectKey{1, "101"}, true},
+		{"container, no resource id", `{"type":2,"container":{"id":7}}`, ObjectKey{2, "7"}, true},
+		{"nothing", `{}`, ObjectKey{}, false},
+		{"blank resource id", `{"type":1,"resource_id":" "}`, ObjectKey{1, " "}, false},
+		{"unknown type", `{"type":3,"resource_id":"1"}`, ObjectKey{3, "1"}, false},
+	} {
+		k := parseExecuteObject(gjson.Parse(tc.object)).Key()
+		if k != tc.want || k.Valid() != tc.valid {
+			t.Errorf("%s: key %+v valid %v, want %+v valid %v", tc.name, k, k.Valid(), tc.want, tc.valid)
 		}
 	}
 }

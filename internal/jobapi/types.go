@@ -2,6 +2,7 @@ package jobapi
 
 import (
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -123,6 +124,12 @@ type Container struct {
 type ObjectKey struct {
 	Type       int    // ObjectTypeHost or ObjectTypeContainer
 	ResourceID string // resource_id
+}
+
+// Valid reports whether the log endpoint can be asked for k: a host or a container, with a
+// resource id.
+func (k ObjectKey) Valid() bool {
+	return (k.Type == ObjectTypeHost || k.Type == ObjectTypeContainer) && strings.TrimSpace(k.ResourceID) != ""
 }
 
 // Key returns the object's (type, resource_id) key. When JOB left resource_id out, it falls back to
