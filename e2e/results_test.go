@@ -1123,63 +1123,42 @@ func TestLogs_LargeLogs(t *testing.T) {
 	}
 }
 
-// TestLogs_UnreadableAnswerReadInPieces: when the answer for a chunk of 500 stays unreadable (here:
-// cut short on every attempt), its targets' logs are read again in small pieces and printed once.
-func TestLogs_UnreadableAnswerReadInPieces(t *testing.T) {
+// TestLogs_BrokenAnswersReadInPieces: a chunk's answer that stays unreadable (cut short on every
+// attempt), or that JOB cannot build in time (the gateway's 504, not asked for again whole), is read
+// again in pieces and every log printed once. When the pieces fail too, the step warns once, stops
+// asking, and still ends every target's tab.
+func TestLogs_BrokenAnswersReadInPieces(t *testing.T) {
 	t.Parallel()
-	const n = 510 // a first chunk of 500, then one of 10
-	sim := fleetSim(t, n, fleetOutcome)
-	sim.Inject(jobsim.Fault{Endpoint: jobsim.EPLogs, Calls: jobsim.Range(1, 6), Kind: jobsim.FaultTruncated})
-	res := fleetStep(t, sim, "logMode", "all", "extractVars", "false").run()
-	res.wantStatus(t, "failure", 1, "failed")
-	wantSubmits(t, sim, 1, 1)
-	labels := fleetLabels(n)
-	l := readStepLog(t, res.Stdout)
-	l.wellFormed(t, labels)
-	for _, lb := range labels {
-		if !slices.Contains(l.tabs[lb], "second of "+lb) {
-			t.Errorf("%s: log not printed", lb)
-		}
-	}
-	if strings.Contains(res.Stdout, "reading logs failed") {
-		t.Errorf("a warning although every log was read:\n%.2000s", res.Stdout)
-	}
-	if got := sim.Count(jobsim.EPLogs); got != 6+50+1 {
-		t.Errorf("%d log requests, want 6 attempts + 50 pieces + 1", got)
-	}
-}
-
-// TestLogs_TimeoutReadInPieces: when JOB cannot build a chunk's answer in time (the gateway's 504), the
-// chunk is not asked for again whole: its targets are read in pieces. When the pieces time out too, the
-// step warns once, stops asking, and still ends every target's tab.
-func TestLogs_TimeoutReadInPieces(t *testing.T) {
-	t.Parallel()
-	const n = 30
 	for _, tc := range []struct {
 		name     string
-		calls    jobsim.Calls
+		n        int
+		fault    jobsim.Fault
 		requests int
-		warned   bool
+		lost     bool // the logs are not printed, with one warning
 	}{
-		{"once", jobsim.Nth(1), 1 + 3, false},
-		{"always", jobsim.Every(), 1 + 6, true}, // the first piece of 10 is retried (6 attempts)
+		// a first chunk of 500 read in 6 attempts, then 50 pieces, then the chunk of 10 left
+		{"unreadable", 510, jobsim.Fault{Calls: jobsim.Range(1, 6), Kind: jobsim.FaultTruncated}, 6 + 50 + 1, false},
+		{"timeout once", 30, jobsim.Fault{Calls: jobsim.Nth(1), Kind: jobsim.Fault504}, 1 + 3, false},
+		// the first piece of 10 is retried (6 attempts), the others are not asked for
+		{"timeout always", 30, jobsim.Fault{Calls: jobsim.Every(), Kind: jobsim.Fault504}, 1 + 6, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			sim := fleetSim(t, n, fleetOutcome)
-			sim.Inject(jobsim.Fault{Endpoint: jobsim.EPLogs, Calls: tc.calls, Kind: jobsim.Fault504})
+			sim := fleetSim(t, tc.n, fleetOutcome)
+			tc.fault.Endpoint = jobsim.EPLogs
+			sim.Inject(tc.fault)
 			res := fleetStep(t, sim, "logMode", "all", "extractVars", "false").run()
 			res.wantStatus(t, "failure", 1, "failed")
 			wantSubmits(t, sim, 1, 1)
-			labels := fleetLabels(n)
+			labels := fleetLabels(tc.n)
 			l := readStepLog(t, res.Stdout)
 			l.wellFormed(t, labels)
 			for _, lb := range labels {
-				if printed := slices.Contains(l.tabs[lb], "second of "+lb); printed == tc.warned {
+				if printed := slices.Contains(l.tabs[lb], "second of "+lb); printed == tc.lost {
 					t.Errorf("%s: log printed %v", lb, printed)
 				}
 			}
-			if warned := strings.Count(res.Stdout, "reading logs failed"); warned != map[bool]int{false: 0, true: 1}[tc.warned] {
+			if warned := strings.Count(res.Stdout, "reading logs failed"); warned != map[bool]int{false: 0, true: 1}[tc.lost] {
 				t.Errorf("%d warnings:\n%.2000s", warned, res.Stdout)
 			}
 			if got := sim.Count(jobsim.EPLogs); got != tc.requests {
