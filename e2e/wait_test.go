@@ -435,6 +435,33 @@ func TestSIGTERM(t *testing.T) {
 	}
 }
 
+// TestSIGTERMWhileReadingLogs: the job ended, and the step is cancelled while it reads the logs. The
+// logs are incomplete: the step fails as canceled and sets no variable, rather than succeeding with some
+// of them missing; the ended job is left alone.
+func TestSIGTERMWhileReadingLogs(t *testing.T) {
+	t.Parallel()
+	sim := startSim(t, jobsim.Options{})
+	sim.Inject(jobsim.Fault{Endpoint: jobsim.EPLogs, Calls: jobsim.Every(), Kind: jobsim.FaultDelay, Delay: 20 * time.Second})
+	p := newStep(t, sim, "logMode", "failed", "scriptContent", "echo '::set-output name=ver::1.2.3'").startRun()
+	p.until("the first log request", func() bool { return sim.Count(jobsim.EPLogs) > 0 })
+	p.signal(syscall.SIGTERM)
+	res := p.wait()
+	res.wantStatus(t, "failure", 1, "canceled")
+	wantSubmits(t, sim, 1, 1)
+	if got := res.out.Get("errorCode").Int(); got != 800011 {
+		t.Errorf("errorCode %d, want 800011", got)
+	}
+	if res.data("ver") != "" || res.data("job_status_code") != "3" || res.data("success_count") != "3" {
+		t.Errorf("outputs: %s", res.Output)
+	}
+	if sim.Count(jobsim.EPOperateJob) != 0 {
+		t.Error("the ended job was sent a terminate")
+	}
+	if res.Duration > 15*time.Second {
+		t.Errorf("the step took %v to stop", res.Duration)
+	}
+}
+
 // TestSIGTERMBeforeTheJobStarts: the step is cancelled while JOB still shows the job as created but
 // not started (status 1), when JOB refuses a terminate. The plugin waits for the job to start, then
 // terminates it.

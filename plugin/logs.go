@@ -47,13 +47,14 @@ func (st *streamer) update(ctx context.Context, results []jobapi.ObjectResult) {
 	var keys []jobapi.ObjectKey
 	final := map[jobapi.ObjectKey]bool{}
 	labels := map[jobapi.ObjectKey]string{}
-	for _, r := range results {
+	unique := uniqueLabels(results)
+	for i, r := range results {
 		k := r.Object.Key()
 		if st.finished[k] || r.Status == 5 || !k.Valid() { // no resource id: its log cannot be asked for
 			continue
 		}
 		keys = append(keys, k)
-		labels[k] = label(r.Object)
+		labels[k] = unique[i]
 		final[k] = isTargetFinished(r.Status)
 	}
 	if len(keys) == 0 || time.Now().Before(st.nextRead) {
@@ -245,11 +246,9 @@ func (s *step) readLogs(ctx context.Context, sub jobapi.Submitted, targets []*ta
 				return
 			}
 			go fetch(c) // its sem slot is freed once the consumer has handled its logs
-			select {
-			case queue <- c:
-			case <-ctx.Done():
-				return
-			}
+			// Every chunk reaches the consumer, also after ctx ended (its fetch then fails at once):
+			// each target is handled once, and a streamed tab is always ended.
+			queue <- c
 			// Wait for the first chunk before planning the second, so sizes adapt early.
 			if planned == 0 {
 				<-c.done

@@ -2,6 +2,7 @@ package plugin
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"sort"
@@ -41,6 +42,7 @@ func (s *step) results(ctx context.Context, w *watcher, final *jobapi.JobStatus)
 		vars = logvars.NewCollector(func(name string) bool { return reservedOutputs[name] })
 	}
 	s.readLogs(ctx, sub, targets, w.stream, vars)
+	cut := ctx.Err() // cancelled, or out of the step's time, while the logs were read
 
 	var okLabels, failedLabels []string
 	counts := map[int]int{}
@@ -61,15 +63,29 @@ func (s *step) results(ctx context.Context, w *watcher, final *jobapi.JobStatus)
 	s.data["failed_targets"] = bkci.StringData(joinLimited(failedLabels, maxOutputRunes))
 
 	var vres logvars.Result
-	if vars != nil {
+	if vars != nil && cut == nil { // variables from some logs only would mislead later steps
 		vres = vars.Result()
 		s.applyVars(vres)
 	}
 	o := s.verdict(final.Job.Status, total, failed)
+	if cut != nil {
+		o = s.logsCut(cut, final.Job.Status)
+	}
 	s.panicPoint("results")
 	s.printSummary(targets, counts, o)
 	s.writeReport(final, targets, counts, vres, o)
 	return o
+}
+
+// logsCut is the outcome of a job that ended while the step was cancelled, or ran out of its time,
+// before every log was read: the logs are incomplete and no variable is set.
+func (s *step) logsCut(err error, code int) *outcome {
+	if errors.Is(err, context.DeadlineExceeded) {
+		return &outcome{jobStatus: "timeout", errorType: bkci.ErrorTypeUser, errorCode: codeTimeout,
+			message: s.t("msg.logs_timeout", s.jobID, s.statusName("job", code))}
+	}
+	return &outcome{jobStatus: "canceled", errorType: bkci.ErrorTypeUser, errorCode: codeCanceled,
+		message: s.t("msg.logs_canceled", s.jobID, s.statusName("job", code))}
 }
 
 // verdict applies interface.md §9.

@@ -2,7 +2,6 @@ package plugin
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -116,9 +115,12 @@ func (s *step) run(ctx context.Context) *outcome {
 	}
 	s.client = client
 
-	// The plugin's own deadline: the wait limit counts from now; cancel (ctx) is the signal.
+	// The plugin's own deadline: the wait limit counts from now; cancel (ctx) is the signal. Reading
+	// the logs of a job that ended may take until the step's own deadline (stepCtx).
 	runCtx, stop := context.WithTimeout(context.WithoutCancel(ctx), cfg.EffectiveWait())
 	defer stop()
+	stepCtx, stopStep := context.WithTimeout(ctx, cfg.StepDeadline)
+	defer stopStep()
 	go func() {
 		select {
 		case <-ctx.Done():
@@ -153,13 +155,7 @@ func (s *step) run(ctx context.Context) *outcome {
 	s.saveState(jobapi.Submitted{})
 	sub, err := s.submit(runCtx, body)
 	if err != nil {
-		if runCtx.Err() != nil || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
-			if ctx.Err() != nil {
-				return s.endCanceled(nil)
-			}
-			return s.endTimeout(nil)
-		}
-		return s.fail(err)
+		return s.submitFailed(ctx, runCtx, err)
 	}
 	s.jobID = sub.JobInstanceID
 	if listener != nil {
@@ -197,10 +193,10 @@ func (s *step) run(ctx context.Context) *outcome {
 	final, werr := w.watch(runCtx, sched, wake)
 	switch {
 	case werr == nil:
-		return s.results(runCtx, w, final)
+		return s.results(stepCtx, w, final)
 	case ctx.Err() != nil:
 		return s.endCanceled(w)
-	case errors.Is(werr, context.DeadlineExceeded) || runCtx.Err() != nil:
+	case runCtx.Err() != nil:
 		return s.endTimeout(w)
 	default:
 		// The step fails without knowing how the job ends: handle the job per onCancel rather than
@@ -209,6 +205,19 @@ func (s *step) run(ctx context.Context) *outcome {
 		s.endAbort(w)
 		return o
 	}
+}
+
+// submitFailed ends a run whose submit failed. Only the run's own end (runCtx: the deadline, or the
+// signal in ctx) makes it a timeout or a cancel: an attempt that timed out inside the client wraps
+// context.DeadlineExceeded too, and is an unknown outcome, not the plugin's deadline.
+func (s *step) submitFailed(ctx, runCtx context.Context, err error) *outcome {
+	if runCtx.Err() != nil {
+		if ctx.Err() != nil {
+			return s.endCanceled(nil)
+		}
+		return s.endTimeout(nil)
+	}
+	return s.fail(err)
 }
 
 // submit sends the request once. It is retried inside the client only when it provably never

@@ -37,14 +37,41 @@ func label(o jobapi.ExecuteObject) string {
 	return "host:" + o.ResourceID
 }
 
-// targetsOf turns a status response's results into targets sorted by label (stable for equal labels).
+// targetsOf turns a status response's results into targets sorted by label. Labels are unique (see
+// uniqueLabels).
 func targetsOf(st *jobapi.JobStatus) []*target {
-	var out []*target
+	var results []jobapi.ObjectResult
 	for _, step := range st.Steps {
-		for _, r := range step.Results {
-			out = append(out, &target{label: label(r.Object), res: r, ok: isTargetSuccess(r.Status)})
-		}
+		results = append(results, step.Results...)
+	}
+	labels := uniqueLabels(results)
+	out := make([]*target, len(results))
+	for i, r := range results {
+		out[i] = &target{label: labels[i], res: r, ok: isTargetSuccess(r.Status)}
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].label < out[j].label })
 	return out
+}
+
+// uniqueLabels labels each result (label). Objects that would share a label, two hosts with one cloud
+// area and IP say, are told apart by their resource: "0:10.0.0.1 (host 101)". Each target then has its
+// own sub-tag, list entry, report row and variables; "first in label order" stays well defined.
+func uniqueLabels(results []jobapi.ObjectResult) []string {
+	labels := make([]string, len(results))
+	seen := make(map[string]int, len(results))
+	for i, r := range results {
+		labels[i] = label(r.Object)
+		seen[labels[i]]++
+	}
+	for i, r := range results {
+		if seen[labels[i]] > 1 {
+			k := r.Object.Key()
+			kind := "host"
+			if k.Type == jobapi.ObjectTypeContainer {
+				kind = "container"
+			}
+			labels[i] += " (" + kind + " " + k.ResourceID + ")"
+		}
+	}
+	return labels
 }
