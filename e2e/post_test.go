@@ -22,10 +22,13 @@ func TestPostActionAfterSIGKILLDuringSubmit(t *testing.T) {
 	cases := []struct {
 		name, onCancel string
 		listFails      bool
+		taskName       string // from the form: not unique, never looked up, nothing terminated
 	}{
-		{"terminate", "terminate", false},
-		{"leave", "leave", false},
-		{"leave, look-up refused", "leave", true},
+		{"terminate", "terminate", false, ""},
+		{"leave", "leave", false, ""},
+		{"leave, look-up refused", "leave", true, ""},
+		{"terminate, name from the form", "terminate", false, "nightly-deploy"},
+		{"leave, name from the form", "leave", false, "nightly-deploy"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -37,7 +40,7 @@ func TestPostActionAfterSIGKILLDuringSubmit(t *testing.T) {
 					Code: jobsim.CodePermissionDenied, Permission: hzPermission})
 			}
 			h := holdTargets(t, sim, "0:10.0.0.1")
-			r := newStep(t, sim, "onCancel", tc.onCancel)
+			r := newStep(t, sim, "onCancel", tc.onCancel, "taskName", tc.taskName)
 			p := r.startRun()
 			id := h.job(t)
 			state := statePath(r.step.Workspace, "e-task1")
@@ -53,12 +56,27 @@ func TestPostActionAfterSIGKILLDuringSubmit(t *testing.T) {
 			p.signal(syscall.SIGKILL)
 			p.waitKilled()
 			res := postStep(t, sim, r, "onCancel", tc.onCancel).run("--postAction=terminate")
-			res.wantStatus(t, "success", 0, "")
 			wantSubmits(t, sim, 1, 1)
+			snap, _ := sim.Job(id)
+			if tc.taskName != "" {
+				if tc.onCancel == "terminate" {
+					res.wantStatus(t, "failure", 1, "")
+				} else {
+					res.wantStatus(t, "success", 0, "")
+				}
+				if sim.Count(jobsim.EPList) != 0 || sim.Count(jobsim.EPOperateJob) != 0 || snap.Status != jobsim.StatusRunning {
+					t.Errorf("%d look-ups, %d terminates, job status %d: want none, none, running",
+						sim.Count(jobsim.EPList), sim.Count(jobsim.EPOperateJob), snap.Status)
+				}
+				if msg := res.out.Get("message").String(); !strings.Contains(msg, tc.taskName) {
+					t.Errorf("the message does not name the task name: %s", msg)
+				}
+				return
+			}
+			res.wantStatus(t, "success", 0, "")
 			if sim.Count(jobsim.EPList) == 0 {
 				t.Error("the post action did not look the job up by its name")
 			}
-			snap, _ := sim.Job(id)
 			switch {
 			case tc.onCancel == "terminate":
 				if snap.Status != jobsim.StatusStopSuccess || sim.Count(jobsim.EPOperateJob) != 1 {

@@ -276,6 +276,30 @@ func TestAmbiguousSubmit(t *testing.T) {
 	}
 }
 
+// TestAmbiguousSubmitNamedInForm: with a task name from the form, which is not unique per run, a lost
+// submit answer is not followed by a look-up (it could find a retry's or a parallel build's job): the
+// step fails as "outcome unknown" and names the task name to search for.
+func TestAmbiguousSubmitNamedInForm(t *testing.T) {
+	t.Parallel()
+	sim := startSim(t, jobsim.Options{})
+	sim.Inject(jobsim.Fault{Endpoint: jobsim.EPSubmit, Calls: jobsim.Nth(1), Kind: jobsim.FaultCreatedLost})
+	res := newStep(t, sim, "taskName", "nightly-deploy").run()
+	res.wantStatus(t, "failure", 2, "")
+	wantSubmits(t, sim, 1, 1)
+	if got := res.out.Get("errorCode").Int(); got != 800007 {
+		t.Errorf("errorCode %d, want 800007", got)
+	}
+	if msg := res.out.Get("message").String(); !strings.Contains(msg, `"nightly-deploy"`) {
+		t.Errorf("the message does not name the task name: %s", msg)
+	}
+	if n := sim.Count(jobsim.EPList); n != 0 {
+		t.Errorf("%d look-ups by a name that is not unique", n)
+	}
+	if res.data("job_instance_id") != "" {
+		t.Errorf("outputs: %s", res.Output)
+	}
+}
+
 // callbackStep is a step in callback mode with its listener on a free local port.
 func callbackStep(t *testing.T, sim *jobsim.Sim, kv ...string) (*stepRun, string) {
 	port := freePort(t)

@@ -65,6 +65,16 @@ func (s *step) runPost(ctx context.Context) *outcome {
 		return &outcome{success: true, message: s.t("msg.post_left", st.JobInstanceID)}
 	}
 	leave := cfg.OnCancel != "terminate"
+	if st.JobInstanceID == 0 && st.TaskNameGiven {
+		// Killed during the submit, and the form's name is not unique per run: a job found by it may
+		// be another run's, which must not be terminated.
+		msg := s.t("msg.post_name_given", st.TaskName)
+		s.log.Warn(msg)
+		if leave {
+			return &outcome{success: true, message: msg}
+		}
+		return &outcome{errorType: bkci.ErrorTypeUser, errorCode: codePostUnreachable, message: msg}
+	}
 	client, err := s.newClient(cfg)
 	if err != nil {
 		if leave { // only a link was wanted: nothing is left undone

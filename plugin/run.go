@@ -236,6 +236,10 @@ func (s *step) submit(ctx context.Context, body []byte) (jobapi.Submitted, error
 		if jobapi.NeverSent(err) {
 			return sub, err
 		}
+		if s.cfg.TaskNameGiven { // not looked up: see below
+			s.log.Warn(s.t("msg.submit_unknown_named", s.cfg.TaskName, s.apiErrorText(err)))
+			return sub, err
+		}
 		s.log.Warn(s.t("msg.submit_lookup", s.cfg.TaskName, s.apiErrorText(err)))
 		lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), abortLookupGrace)
 		defer cancel()
@@ -247,6 +251,11 @@ func (s *step) submit(ctx context.Context, body []byte) (jobapi.Submitted, error
 	if !jobapi.IsUnknownOutcome(err) {
 		return sub, err
 	}
+	if s.cfg.TaskNameGiven {
+		// The form's name is not unique per run: a job found by it may be another run's (a retry, a
+		// parallel build), and following or terminating that one would be worse than not knowing.
+		return sub, &unknownSubmitError{taskName: s.cfg.TaskName, nameGiven: true, err: err}
+	}
 	s.log.Warn(s.t("msg.submit_lookup", s.cfg.TaskName, s.apiErrorText(err)))
 	if found, ok := s.lookupSubmitted(ctx, started); ok {
 		return found, nil
@@ -254,7 +263,8 @@ func (s *step) submit(ctx context.Context, body []byte) (jobapi.Submitted, error
 	return sub, &unknownSubmitError{taskName: s.cfg.TaskName, err: err}
 }
 
-// lookupSubmitted looks for the job of this run by its unique task name, a few times, briefly.
+// lookupSubmitted looks for the job of this run by its unique task name (the default one), a few
+// times, briefly.
 func (s *step) lookupSubmitted(ctx context.Context, started time.Time) (jobapi.Submitted, bool) {
 	scope := s.scope()
 	// JOB may need a moment to list a job it just created: look a few times, briefly.
@@ -287,8 +297,9 @@ func (s *step) lookupSubmitted(ctx context.Context, started time.Time) (jobapi.S
 
 // unknownSubmitError: the submit's outcome could not be told, even after looking the job up.
 type unknownSubmitError struct {
-	taskName string
-	err      error
+	taskName  string
+	nameGiven bool // the name comes from the form: not looked up
+	err       error
 }
 
 func (e *unknownSubmitError) Error() string {

@@ -20,6 +20,7 @@ type State struct {
 	ScopeID         string    `json:"bk_scope_id"`
 	Operator        string    `json:"operator"`
 	TaskName        string    `json:"task_name"`
+	TaskNameGiven   bool      `json:"task_name_given,omitempty"` // from the form: not unique, never looked up
 	OnCancel        string    `json:"on_cancel"`
 	JobURL          string    `json:"job_url,omitempty"`
 	SubmittedAt     time.Time `json:"submitted_at"`
@@ -55,6 +56,7 @@ func (s *step) saveState(sub jobapi.Submitted) {
 	s.state = &State{
 		JobInstanceID: sub.JobInstanceID, JobInstanceName: sub.JobInstanceName, StepInstanceID: sub.StepInstanceID,
 		ScopeType: s.cfg.ScopeType, ScopeID: s.cfg.ScopeID, Operator: s.cfg.Operator, TaskName: s.cfg.TaskName,
+		TaskNameGiven: s.cfg.TaskNameGiven,
 		OnCancel: s.cfg.OnCancel, JobURL: s.jobURL(), SubmittedAt: submitted,
 	}
 	if err := writeState(statePath(s.cfg.Build, s.env.Getenv, s.cfg.Build.TaskID), s.state); err != nil {
