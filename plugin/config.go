@@ -312,7 +312,11 @@ func parseRolling(ps *Problems, c *Config, f Form) {
 		ps.warn("rollingExpression", "warn.rolling_"+w, expr.String())
 	}
 	if n, known := c.Targets.KnownCount(); known {
-		if _, err := expr.Batches(n); err != nil {
+		// Counted as JOB counts (32-bit): an expression that overflows there fails JOB internally.
+		switch _, err := expr.BatchesServer(n); {
+		case errors.Is(err, rolling.ErrServerInternal):
+			ps.add("rollingExpression", "val.rolling_overflow", expr.String(), n)
+		case err != nil:
 			ps.add("rollingExpression", "val.rolling_batches", expr.String(), n, rolling.MaxBatches)
 		}
 	}
@@ -338,8 +342,11 @@ func parseWaiting(ps *Problems, c *Config, f Form, b Build) {
 			if u.RawQuery != "" || u.Fragment != "" {
 				ps.add("callbackBaseUrl", "val.url_no_query", base)
 			}
-			if c.CallbackListen == "" {
-				c.CallbackListen, _ = wait.DefaultListenAddr(base)
+			// The default listen address comes from the base URL's port, which must be one (1–65535).
+			if listen, err := wait.DefaultListenAddr(base); err != nil {
+				ps.add("callbackBaseUrl", "val.url_port", base)
+			} else if c.CallbackListen == "" {
+				c.CallbackListen = listen
 			}
 		}
 		if c.CallbackListen != "" {
@@ -420,9 +427,13 @@ func validHostname(h string) bool {
 	return true
 }
 
+// urlRefused are the characters JOB's URL check (Java's URI) refuses and Go's url.Parse lets through.
+const urlRefused = " \t\r\n\"<>\\^`{|}"
+
 func checkHTTPURL(ps *Problems, field, s string) bool {
 	u, err := url.Parse(s)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Hostname() == "" {
+	if err != nil || strings.ContainsAny(s, urlRefused) || (u.Scheme != "http" && u.Scheme != "https") ||
+		u.Host == "" || u.Hostname() == "" {
 		ps.add(field, "val.url", s)
 		return false
 	}

@@ -2,6 +2,7 @@ package plugin
 
 import (
 	"context"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -190,6 +191,14 @@ func TestParse_Invalid(t *testing.T) {
 		{"callback listen", base("wait", "callback", "callbackBaseUrl", "http://x:1", "callbackListen", "nope"), "callbackListen", "val.listen"},
 		{"callback listen without base", base("wait", "callback", "callbackListen", "nope"), "callbackListen", "val.listen"},
 		{"callback listen with bad base", base("wait", "callback", "callbackBaseUrl", "ftp://x", "callbackListen", "nope"), "callbackListen", "val.listen"},
+		{"callback url brace", base("callbackUrl", "http://example.com/cb?a={x}"), "callbackUrl", "val.url"},
+		{"callback url pipe", base("callbackUrl", "http://example.com/cb|x"), "callbackUrl", "val.url"},
+		{"callback url quote", base("callbackUrl", `http://example.com/cb"x`), "callbackUrl", "val.url"},
+		{"callback base pipe", base("wait", "callback", "callbackBaseUrl", "http://10.0.0.5:8080/a|b"), "callbackBaseUrl", "val.url"},
+		{"callback base port 0", base("wait", "callback", "callbackBaseUrl", "http://10.0.0.5:0"), "callbackBaseUrl", "val.url_port"},
+		{"callback base port too big", base("wait", "callback", "callbackBaseUrl", "http://10.0.0.5:99999", "callbackListen", "0.0.0.0:19091"), "callbackBaseUrl", "val.url_port"},
+		{"rolling overflows JOB's integers", base("rollingEnabled", "true", "rollingExpression", "2 *1073741824", "hosts", "#101 #102 #103 #104 #105"), "rollingExpression", "val.rolling_overflow"},
+		{"rolling adds beyond JOB's integers", base("rollingEnabled", "true", "rollingExpression", "2 +2147483647", "hosts", "#101 #102 #103 #104 #105"), "rollingExpression", "val.rolling_overflow"},
 		{"callback url userinfo", base("callbackUrl", "http://u:p@x/cb"), "callbackUrl", "val.url_userinfo"},
 		{"callback url", base("callbackUrl", "x"), "callbackUrl", "val.url"},
 		{"wait timeout", base("waitTimeout", "-5"), "waitTimeout", "val.int_range"},
@@ -397,5 +406,18 @@ func TestStepDeadline(t *testing.T) {
 		if got := stepDeadline(tc.minutes); got != tc.want {
 			t.Errorf("stepDeadline(%q) = %v, want %v", tc.minutes, got, tc.want)
 		}
+	}
+}
+
+// TestParse_TopoNodeType: CMDB object ids are lower case; "Module:1000" means module 1000.
+func TestParse_TopoNodeType(t *testing.T) {
+	t.Parallel()
+	c, ps := parseInputs(t, base("hosts", "", "topoNodes", "Module:1000\nSET:7\nmodule:1000"))
+	if c == nil {
+		t.Fatalf("refused: %+v", ps.Errors)
+	}
+	want := []TopoNode{{ID: 1000, NodeType: "module"}, {ID: 7, NodeType: "set"}}
+	if !slices.Equal(c.Targets.TopoNodes, want) {
+		t.Errorf("topology nodes %+v, want %+v", c.Targets.TopoNodes, want)
 	}
 }

@@ -56,8 +56,7 @@ func (s *step) saveState(sub jobapi.Submitted) {
 	s.state = &State{
 		JobInstanceID: sub.JobInstanceID, JobInstanceName: sub.JobInstanceName, StepInstanceID: sub.StepInstanceID,
 		ScopeType: s.cfg.ScopeType, ScopeID: s.cfg.ScopeID, Operator: s.cfg.Operator, TaskName: s.cfg.TaskName,
-		TaskNameGiven: s.cfg.TaskNameGiven,
-		OnCancel: s.cfg.OnCancel, JobURL: s.jobURL(), SubmittedAt: submitted,
+		TaskNameGiven: s.cfg.TaskNameGiven, OnCancel: s.cfg.OnCancel, JobURL: s.jobURL(), SubmittedAt: submitted,
 	}
 	if err := writeState(statePath(s.cfg.Build, s.env.Getenv, s.cfg.Build.TaskID), s.state); err != nil {
 		s.log.Warn(s.t("msg.state_failed", s.log.Redact(err.Error())))

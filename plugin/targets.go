@@ -163,7 +163,8 @@ func parseTargets(ps *Problems, f Form) Targets {
 			ps.add("topoNodes", "val.topo_node", n)
 			continue
 		}
-		node := TopoNode{ID: num, NodeType: typ}
+		// CMDB object ids are lower case ("set", "module", custom levels): "Module" would match nothing.
+		node := TopoNode{ID: num, NodeType: strings.ToLower(typ)}
 		if !seenNode[node] {
 			seenNode[node] = true
 			t.TopoNodes = append(t.TopoNodes, node)
