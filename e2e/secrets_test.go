@@ -204,3 +204,39 @@ func hzKeys(m map[string]string) []string {
 	}
 	return out
 }
+
+// TestSecretHygiene_QuotedAndEscaped: a sensitive parameter quoted for the shell, whose value holds
+// "&" and "<", reaches the script as one argument without its quotes; the script prints it plainly,
+// HTML-escaped, and as a variable in the HTML-escaped marker form (which the plugin unescapes), and
+// prints a short parameter. None of these forms may appear anywhere.
+func TestSecretHygiene_QuotedAndEscaped(t *testing.T) {
+	t.Parallel()
+	const secret = "hunter2 xyz&<q>"
+	const param = `--password 'hunter2 xyz&<q>' -k ab_cd9`
+	const script = `#!/bin/bash
+echo "pw: $2"
+esc=$(printf '%s' "$2" | sed -e 's/&/\&amp;/g' -e 's/</\&lt;/g' -e 's/>/\&gt;/g')
+echo "escaped: $esc"
+echo "&lt;SOPS_VAR&gt;pw:${esc}&lt;/SOPS_VAR&gt;"
+echo "::set-output name=k::$4"
+`
+	sim := startSim(t, jobsim.Options{})
+	res := newStep(t, sim, "scriptContent", script, "scriptParam", param, "paramSensitive", "true").run()
+	res.wantStatus(t, "success", 0, "success")
+	wantSubmits(t, sim, 1, 1)
+	if res.data("pw") != "******" || res.data("k") != "******" {
+		t.Errorf("variables pw %q, k %q: want both masked", res.data("pw"), res.data("k"))
+	}
+	texts := map[string]string{"stdout": res.Stdout, "stderr": res.Stderr, "output.json": string(res.Output)}
+	hzReadTree(t, filepath.Join(res.ws, ".jobFastExecuteScript"), texts)
+	for name, text := range texts {
+		for _, s := range []string{secret, "hunter2 xyz&amp;&lt;q&gt;", "ab_cd9", "hunter2"} {
+			if strings.Contains(text, s) {
+				t.Errorf("%s holds %q", name, s)
+			}
+		}
+	}
+	if t.Failed() {
+		t.Logf("stdout:\n%s", res.Stdout)
+	}
+}

@@ -61,18 +61,7 @@ func (s *step) load(ctx context.Context) (*Config, error) {
 		return nil, &InputError{Lang: s.lang, Problems: ps.Errors}
 	}
 	if cfg.ParamSensitive && strings.TrimSpace(cfg.ScriptParam) != "" {
-		s.log.AddSecret(cfg.ScriptParam)
-		for _, f := range strings.Fields(cfg.ScriptParam) {
-			if len(f) >= 6 {
-				s.log.AddSecret(f)
-			}
-			// --password=… and key:value: a script may print the value alone.
-			if i := strings.IndexAny(f, "=:"); i >= 0 {
-				if v := strings.Trim(f[i+1:], `"'`); len(v) >= 6 {
-					s.log.AddSecret(v)
-				}
-			}
-		}
+		s.log.AddSecret(paramSecrets(cfg.ScriptParam)...)
 	}
 	return cfg, nil
 }

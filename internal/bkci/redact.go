@@ -28,13 +28,25 @@ func NewRedactor(secrets ...string) *Redactor {
 	return r
 }
 
+// htmlEscapers write a secret the ways an HTML-escaped log may show it (a target's script that
+// escapes its output, a marker in its HTML-escaped form).
+var htmlEscapers = []*strings.Replacer{
+	strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", `"`, "&#34;", "'", "&#39;"),
+	strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", `"`, "&quot;", "'", "&apos;"),
+}
+
 // Add registers secrets. Secrets shorter than 3 characters are ignored. A secret that spans
 // several lines is registered whole and also line by line, so it is masked when printed either
-// way.
+// way; one with "&", "<", ">" or a quote also in its HTML-escaped forms.
 func (r *Redactor) Add(secrets ...string) {
 	var add []string
 	for _, s := range secrets {
 		add = appendSecret(add, s)
+		if strings.ContainsAny(s, "&<>\"'") {
+			for _, e := range htmlEscapers {
+				add = appendSecret(add, e.Replace(s))
+			}
+		}
 		if strings.ContainsAny(s, "\r\n") {
 			for _, line := range splitLines(s) {
 				add = appendSecret(add, line)

@@ -25,6 +25,8 @@ func TestRedactor(t *testing.T) {
 		{"multi-line secret whole", []string{"line-one\nline-two"}, "a line-one\nline-two b", "a ****** b"},
 		{"multi-line secret by line", []string{"line-one\r\nline-two"}, "x line-two", "x ******"},
 		{"duplicate secrets", []string{"dup", "dup"}, "dup", "******"},
+		{"html-escaped", []string{`p@ss<w0rd&"x'`}, `a p@ss&lt;w0rd&amp;&#34;x&#39; b`, "a ****** b"},
+		{"html-escaped, named entities", []string{`p@ss<w0rd&"x'`}, `p@ss&lt;w0rd&amp;&quot;x&apos;`, "******"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

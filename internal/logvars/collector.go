@@ -4,11 +4,13 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"unicode/utf16"
 	"unicode/utf8"
 )
 
-// MaxValueLen is the longest value, in Unicode code points, that BK-CI keeps as an output
-// (bkci-plugin.md: longer values are dropped). Longer values are skipped with [ReasonTooLong].
+// MaxValueLen is the longest value that BK-CI keeps as an output (bkci-plugin.md: longer values are
+// dropped), in UTF-16 code units as BK-CI (Kotlin's String.length) counts: a character outside the
+// basic plane, an emoji say, counts twice. Longer values are skipped with [ReasonTooLong].
 const MaxValueLen = 4000
 
 // maxSkippedNameLen bounds the bytes of an invalid name kept in a [Skip] (a stray marker can
@@ -20,8 +22,17 @@ const (
 	ReasonInvalidName = "invalid_name" // not [A-Za-z_][A-Za-z0-9_]*
 	ReasonReserved    = "reserved"     // one of the plugin's own outputs
 	ReasonBKCIPrefix  = "bk_ci_prefix" // starts with BK_CI_
-	ReasonTooLong     = "too_long"     // value longer than MaxValueLen code points
+	ReasonTooLong     = "too_long"     // value longer than MaxValueLen UTF-16 code units
 )
+
+// utf16Len is the length of s in UTF-16 code units.
+func utf16Len(s string) int {
+	n := 0
+	for _, r := range s {
+		n += utf16.RuneLen(r)
+	}
+	return n
+}
 
 // ValidName reports whether name matches [A-Za-z_][A-Za-z0-9_]*.
 func ValidName(name string) bool {
@@ -45,6 +56,11 @@ func ValidName(name string) bool {
 // (except when one label is added twice, see Add). It keeps the variables, never the logs.
 type Collector struct {
 	reserved func(name string) bool
+
+	// Redact, when set, masks secrets in every extracted name and value before it is kept. The log
+	// was masked already, but an HTML-escaped marker's value is unescaped here, and a secret with
+	// "<", "&" or a quote only shows in its clear form after that.
+	Redact func(string) string
 
 	mu      sync.Mutex
 	targets map[string]map[string]string // label -> valid name -> last value
@@ -73,6 +89,9 @@ func (c *Collector) Add(label string, log string) {
 	defer c.mu.Unlock()
 	tv := c.targets[label]
 	for _, v := range vars {
+		if c.Redact != nil {
+			v.Name, v.Value = c.Redact(v.Name), c.Redact(v.Value)
+		}
 		// Clone: the strings are slices of log, which must not stay alive.
 		if !ValidName(v.Name) {
 			name := strings.Clone(shorten(v.Name))
@@ -174,7 +193,7 @@ func (c *Collector) Result() Result {
 		if len(w.others) > 0 {
 			res.Conflicts = append(res.Conflicts, Conflict{Name: name, Label: w.label, Value: w.value, Others: w.others})
 		}
-		if utf8.RuneCountInString(w.value) > MaxValueLen {
+		if utf16Len(w.value) > MaxValueLen {
 			tooLong[name] = append(tooLong[name], w.label)
 			continue
 		}

@@ -219,3 +219,39 @@ func TestCollector_keepsNoLog(t *testing.T) {
 	}
 	runtime.KeepAlive(log)
 }
+
+// TestCollector_Redact: names and values are masked after extraction, where the HTML-escaped form of
+// a marker has been unescaped (the masked log only held the escaped secret).
+func TestCollector_Redact(t *testing.T) {
+	t.Parallel()
+	c := NewCollector(nil)
+	c.Redact = func(s string) string { return strings.ReplaceAll(s, "p@ss<w0rd&x", "******") }
+	c.Add("a", "&lt;SOPS_VAR&gt;PW:p@ss&lt;w0rd&amp;x&lt;/SOPS_VAR&gt;\n&lt;SOPS_VAR&gt;bad p@ss&lt;w0rd&amp;x:1&lt;/SOPS_VAR&gt;\n")
+	r := c.Result()
+	if r.Values["PW"] != "******" || r.PerTarget["a"]["PW"] != "******" {
+		t.Errorf("values %v, per target %v", r.Values, r.PerTarget)
+	}
+	for _, sk := range r.Skipped {
+		if strings.Contains(sk.Name, "p@ss") {
+			t.Errorf("skipped name %q shows the secret", sk.Name)
+		}
+	}
+}
+
+// TestCollector_ValueLengthInUTF16: BK-CI counts a value's length in UTF-16 code units (an emoji
+// counts twice): 2001 emoji are too long, 2000 are not.
+func TestCollector_ValueLengthInUTF16(t *testing.T) {
+	t.Parallel()
+	c := NewCollector(nil)
+	c.Add("a", "::set-output name=LONG::"+strings.Repeat("😀", MaxValueLen/2+1)+"\n::set-output name=OK::"+strings.Repeat("😀", MaxValueLen/2)+"\n")
+	r := c.Result()
+	if _, ok := r.Values["LONG"]; ok {
+		t.Error("a value of 4002 UTF-16 units was kept")
+	}
+	if _, ok := r.Values["OK"]; !ok {
+		t.Error("a value of 4000 UTF-16 units was skipped")
+	}
+	if len(r.Skipped) != 1 || r.Skipped[0].Name != "LONG" || r.Skipped[0].Reason != ReasonTooLong {
+		t.Errorf("skipped %+v", r.Skipped)
+	}
+}
