@@ -164,6 +164,7 @@ func TestParse_Invalid(t *testing.T) {
 		{"bad topo", base("topoNodes", "module"), "topoNodes", "val.topo_node"},
 		{"bad topo id", base("topoNodes", "module:0"), "topoNodes", "val.topo_node"},
 		{"bad group", base("dynamicGroups", "g!1"), "dynamicGroups", "val.group_id"},
+		{"group in the 6.x form", base("dynamicGroups", "2:blo8gojho0skft7pr5q0"), "dynamicGroups", "val.group_old_form"},
 		{"cf json", base("containerFilters", "[{"), "containerFilters", "val.json"},
 		{"cf not array", base("containerFilters", `"x"`), "containerFilters", "val.cf_array"},
 		{"cf element", base("containerFilters", `[1]`), "containerFilters", "val.cf_object"},

@@ -96,6 +96,7 @@ var (
 	listSepRe    = regexp.MustCompile(`[\s,;]+`)
 	nodeTypeRe   = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 	groupIDRe    = regexp.MustCompile(`^[A-Za-z0-9_.:-]+$`)
+	oldGroupRe   = regexp.MustCompile(`^[0-9]+:([A-Za-z0-9_.-]+)$`)
 	ipv4StrictRe = regexp.MustCompile(`^(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(\.(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3}$`)
 	workloadKind = map[string]string{}
 )
@@ -148,6 +149,11 @@ func parseTargets(ps *Problems, f Form) Targets {
 	for _, g := range splitList(ps, "dynamicGroups", f.DynamicGroups) {
 		if !groupIDRe.MatchString(g) {
 			ps.add("dynamicGroups", "val.group_id", g)
+			continue
+		}
+		if m := oldGroupRe.FindStringSubmatch(g); m != nil {
+			// JOB 6.x's "bizId:groupId": JOB now wants the id alone (CMDB ids have no colon).
+			ps.add("dynamicGroups", "val.group_old_form", g, m[1])
 			continue
 		}
 		if !seenGroup[g] {
