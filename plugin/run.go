@@ -324,7 +324,7 @@ func (s *step) terminate(ctx context.Context) int {
 		_ = p.Run(wctx, func(ctx context.Context) (bool, time.Duration, error) {
 			next, err := s.client.GetJobInstanceStatus(ctx, scope, s.jobID, false)
 			if err != nil {
-				return false, jobapi.RetryAfter(err), nil
+				return false, s.client.RetryAfter(err), nil
 			}
 			st = next
 			return next.Job.Status != jobstatus.JobBlank, 0, nil
@@ -353,7 +353,7 @@ func (s *step) terminate(ctx context.Context) int {
 	_ = p.Run(cctx, func(ctx context.Context) (bool, time.Duration, error) {
 		st, err := s.client.GetJobInstanceStatus(ctx, scope, s.jobID, false)
 		if err != nil {
-			return false, jobapi.RetryAfter(err), nil
+			return false, s.client.RetryAfter(err), nil
 		}
 		s.lastCode = st.Job.Status
 		return st.Finished, 0, nil

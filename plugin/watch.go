@@ -44,7 +44,7 @@ func (w *watcher) watch(ctx context.Context, sched wait.Schedule, wake <-chan st
 			if jobapi.IsTransient(err) || isJobInternalError(err) {
 				// The client already retried; keep waiting while the deadline allows.
 				w.s.log.Warn(w.s.t("msg.poll_failed", w.s.apiErrorText(err)))
-				return false, jobapi.RetryAfter(err), nil
+				return false, w.s.client.RetryAfter(err), nil
 			}
 			return false, 0, err
 		}

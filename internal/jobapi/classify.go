@@ -12,11 +12,12 @@ import (
 
 // Response header names used by bk-apigateway.
 const (
-	headerRequestID      = "X-Bkapi-Request-Id"
-	headerGatewayCode    = "X-Bkapi-Error-Code"
-	headerGatewayMessage = "X-Bkapi-Error-Message"
-	headerRateLimitReset = "X-Bkapi-RateLimit-Reset"
-	headerRetryAfter     = "Retry-After"
+	headerRequestID          = "X-Bkapi-Request-Id"
+	headerGatewayCode        = "X-Bkapi-Error-Code"
+	headerGatewayMessage     = "X-Bkapi-Error-Message"
+	headerRateLimitReset     = "X-Bkapi-RateLimit-Reset"
+	headerRateLimitRemaining = "X-Bkapi-RateLimit-Remaining"
+	headerRetryAfter         = "Retry-After"
 )
 
 // maxRetryAfterHeader bounds a server-suggested wait as parsed (the retry policy caps it further).
@@ -25,8 +26,12 @@ const maxRetryAfterHeader = 24 * time.Hour
 // gwBackendTimeout is the gateway's REQUEST_BACKEND_TIMEOUT: JOB took longer than the gateway waits.
 const gwBackendTimeout = 1650401
 
-// epochThreshold separates "seconds until reset" from "epoch seconds" in X-Bkapi-RateLimit-Reset.
-const epochThreshold = 1_000_000_000
+// epochThreshold separates "seconds until reset" from "epoch seconds" in X-Bkapi-RateLimit-Reset,
+// epochMillisThreshold epoch seconds from epoch milliseconds.
+const (
+	epochThreshold       = 1_000_000_000
+	epochMillisThreshold = 100_000_000_000
+)
 
 // classifyResponse inspects one HTTP answer. It returns nil when the answer is a JOB success envelope
 // (2xx, JSON object, result true, no gateway error), and otherwise an *Error with Kind, HTTPStatus,
@@ -34,9 +39,9 @@ const epochThreshold = 1_000_000_000
 // Op, Method and Path are left for the caller. It never panics, whatever the input.
 func classifyResponse(status int, h http.Header, body string, now time.Time) *Error {
 	e := &Error{HTTPStatus: status, RequestID: strings.TrimSpace(h.Get(headerRequestID))}
-	e.retryAfter = retryAfterFrom(h, now)
+	e.retryAfter = retryAfterFrom(status, h, now)
 
-	valid := len(body) > 0 && gjson.Valid(body)
+	valid := len(body) > 0 && !tooDeep(body) && gjson.Valid(body)
 	var root gjson.Result
 	isObj := false
 	if valid {
@@ -44,6 +49,7 @@ func classifyResponse(status int, h http.Header, body string, now time.Time) *Er
 		isObj = root.IsObject()
 	}
 	var result gjson.Result
+	gatewayBody := false // the gateway's own error envelope (code_name), not JOB's
 	if isObj {
 		if id := str(root.Get("job_request_id")); id != "" {
 			e.RequestID = id
@@ -56,6 +62,7 @@ func classifyResponse(status int, h http.Header, body string, now time.Time) *Er
 			e.Gateway = true
 			e.CodeName = str(cn)
 		}
+		gatewayBody = e.Gateway
 		e.Permission = parsePermission(root.Get("permission"))
 		result = root.Get("result")
 	}
@@ -74,13 +81,14 @@ func classifyResponse(status int, h http.Header, body string, now time.Time) *Er
 	}
 
 	ok2xx := status >= 200 && status <= 299
-	resultTrue := result.Type == gjson.True
-	resultFalse := result.Type == gjson.False
-	if isObj && !result.Exists() && root.Get("code").Exists() {
-		// An envelope without "result": decide by the code alone.
+	rb, rok := boolOf(result) // true, false, "true" or "false"
+	resultTrue, resultFalse := rok && rb, rok && !rb
+	if isObj && !rok && root.Get("code").Exists() {
+		// An envelope without a readable "result" (absent or null): decide by the code alone.
 		resultTrue, resultFalse = e.Code == 0, e.Code != 0
 	}
-	if ok2xx && isObj && !e.Gateway && resultTrue {
+	// JOB's success envelope is JOB's answer: JOB ran the request, whatever a gateway header says.
+	if ok2xx && isObj && !gatewayBody && resultTrue {
 		return nil
 	}
 
@@ -252,9 +260,11 @@ func redactLocation(loc string) string {
 	return u.String()
 }
 
-// retryAfterFrom reads Retry-After (delta seconds or HTTP-date), else X-Bkapi-RateLimit-Reset
-// (seconds until the reset when small, epoch seconds when large).
-func retryAfterFrom(h http.Header, now time.Time) time.Duration {
+// retryAfterFrom reads Retry-After (delta seconds or HTTP-date), else, for a rate-limited answer
+// (429, or none remaining), X-Bkapi-RateLimit-Reset: seconds until the reset when small, epoch
+// seconds when large, epoch milliseconds when larger still. Other answers may carry the rate-limit
+// headers too; their reset says nothing about when to try again.
+func retryAfterFrom(status int, h http.Header, now time.Time) time.Duration {
 	if v := strings.TrimSpace(h.Get(headerRetryAfter)); v != "" {
 		if n, err := strconv.ParseInt(v, 10, 64); err == nil {
 			return boundWait(secondsDuration(n))
@@ -263,15 +273,49 @@ func retryAfterFrom(h http.Header, now time.Time) time.Duration {
 			return boundWait(t.Sub(now))
 		}
 	}
+	if status != http.StatusTooManyRequests && strings.TrimSpace(h.Get(headerRateLimitRemaining)) != "0" {
+		return 0
+	}
 	if v := strings.TrimSpace(h.Get(headerRateLimitReset)); v != "" {
 		if n, err := strconv.ParseInt(v, 10, 64); err == nil {
-			if n > epochThreshold {
+			switch {
+			case n > epochMillisThreshold:
+				return boundWait(time.UnixMilli(n).Sub(now))
+			case n > epochThreshold:
 				return boundWait(time.Unix(n, 0).Sub(now))
 			}
 			return boundWait(secondsDuration(n))
 		}
 	}
 	return 0
+}
+
+// maxJSONDepth bounds the nesting of an answer: gjson's validator recurses once per level, and a
+// body of megabytes of "[" would overflow the stack, a crash no recover can catch. JOB's answers
+// nest about ten levels.
+const maxJSONDepth = 1000
+
+// tooDeep reports whether the arrays and objects of s (strings skipped) nest deeper than
+// maxJSONDepth. It looks at bytes only and does not validate.
+func tooDeep(s string) bool {
+	depth := 0
+	for i := 0; i < len(s); i++ {
+		switch s[i] {
+		case '[', '{':
+			if depth++; depth > maxJSONDepth {
+				return true
+			}
+		case ']', '}':
+			depth--
+		case '"':
+			for i++; i < len(s) && s[i] != '"'; i++ {
+				if s[i] == '\\' {
+					i++
+				}
+			}
+		}
+	}
+	return false
 }
 
 func secondsDuration(n int64) time.Duration {

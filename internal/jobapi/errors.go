@@ -3,6 +3,7 @@ package jobapi
 import (
 	"errors"
 	"fmt"
+	"net/http"
 	"strconv"
 	"strings"
 	"time"
@@ -159,7 +160,7 @@ func (e *Error) Transient() bool {
 // gatewayRateLimited reports a refusal by bk-apigateway's rate or concurrency limit (HTTP 429 with
 // gateway code 1642901–1642904): the gateway answered itself, so JOB never saw the request.
 func (e *Error) gatewayRateLimited() bool {
-	return e.Gateway && e.Kind == KindRateLimited && e.Code/100 == 16429
+	return e.Gateway && e.HTTPStatus == http.StatusTooManyRequests && e.Kind == KindRateLimited && e.Code/100 == 16429
 }
 
 // As returns the *Error in err's chain.
@@ -216,6 +217,13 @@ func RetryAfter(err error) time.Duration {
 		return 0
 	}
 	return e.retryAfter
+}
+
+// RetryAfter is the wait the server asked for after err, bounded as the client's own retries bound
+// it (RetryPolicy.MaxRetryAfter): a caller that waits before its next call never waits longer than
+// the client would (a "Retry-After: 3600" must not outlast the job it is watching).
+func (c *Client) RetryAfter(err error) time.Duration {
+	return min(RetryAfter(err), c.retry.MaxRetryAfter)
 }
 
 // truncate cuts s to at most n bytes on a rune boundary, marking the cut with "…".

@@ -270,6 +270,7 @@ func TestRetryAfterHeaders(t *testing.T) {
 		{"reset seconds", map[string]string{"X-Bkapi-RateLimit-Reset": "45"}, 45 * time.Second},
 		{"reset epoch", map[string]string{"X-Bkapi-RateLimit-Reset": itoa(fixedNow.Add(7 * time.Second).Unix())}, 7 * time.Second},
 		{"reset epoch past", map[string]string{"X-Bkapi-RateLimit-Reset": itoa(fixedNow.Add(-7 * time.Second).Unix())}, 0},
+		{"reset epoch milliseconds", map[string]string{"X-Bkapi-RateLimit-Reset": itoa(fixedNow.Add(7 * time.Second).UnixMilli())}, 7 * time.Second},
 		{"huge", map[string]string{"Retry-After": "999999999999"}, 24 * time.Hour},
 		{"negative", map[string]string{"Retry-After": "-5"}, 0},
 	}
@@ -278,7 +279,7 @@ func TestRetryAfterHeaders(t *testing.T) {
 		for k, v := range tt.h {
 			h.Set(k, v)
 		}
-		if got := retryAfterFrom(h, fixedNow); got != tt.want {
+		if got := retryAfterFrom(429, h, fixedNow); got != tt.want {
 			t.Errorf("%s: %v, want %v", tt.name, got, tt.want)
 		}
 		e := classifyResponse(429, h, "", fixedNow)
@@ -288,6 +289,64 @@ func TestRetryAfterHeaders(t *testing.T) {
 	}
 	if RetryAfter(errors.New("x")) != 0 || RetryAfter(nil) != 0 {
 		t.Error("RetryAfter of a foreign error is not 0")
+	}
+}
+
+// TestRetryAfter_ResetOnlyWhenLimited: other answers may carry the rate-limit headers too; their
+// reset is a wait only for a 429 or when nothing remains. Retry-After counts on any answer.
+func TestRetryAfter_ResetOnlyWhenLimited(t *testing.T) {
+	t.Parallel()
+	reset := http.Header{"X-Bkapi-Ratelimit-Reset": {"3600"}}
+	for _, tc := range []struct {
+		status int
+		h      http.Header
+		want   time.Duration
+	}{
+		{502, reset, 0},
+		{200, reset, 0},
+		{429, reset, time.Hour},
+		{502, http.Header{"X-Bkapi-Ratelimit-Reset": {"30"}, "X-Bkapi-Ratelimit-Remaining": {"0"}}, 30 * time.Second},
+		{503, http.Header{"Retry-After": {"4"}, "X-Bkapi-Ratelimit-Reset": {"3600"}}, 4 * time.Second},
+	} {
+		if got := retryAfterFrom(tc.status, tc.h, fixedNow); got != tc.want {
+			t.Errorf("HTTP %d %v: %v, want %v", tc.status, tc.h, got, tc.want)
+		}
+	}
+}
+
+// TestClassify_Envelopes: result as JOB may spell it, JOB's success envelope under a gateway header,
+// and a body nested too deep to validate safely.
+func TestClassify_Envelopes(t *testing.T) {
+	t.Parallel()
+	gwHeader := http.Header{"X-Bkapi-Error-Code": {"1642901"}}
+	for _, tc := range []struct {
+		name   string
+		status int
+		h      http.Header
+		body   string
+		ok     bool
+		kind   ErrorKind
+	}{
+		{"result string false", 200, nil, `{"result":"false","code":1244006,"message":"no such job"}`, false, KindNotFound},
+		{"result string true", 200, nil, `{"result":"true","code":0,"data":{}}`, true, 0},
+		{"result null, code 0", 200, nil, `{"result":null,"code":0,"data":{}}`, true, 0},
+		{"result null, code set", 200, nil, `{"result":null,"code":1244006}`, false, KindNotFound},
+		{"JOB's success under a gateway header", 200, gwHeader, `{"result":true,"code":0,"job_request_id":"r","data":{"job_instance_id":1}}`, true, 0},
+		{"gateway error under 200", 200, nil, `{"result":false,"code":1642901,"code_name":"RATE_LIMIT_RESTRICTION"}`, false, KindRateLimited},
+		{"too deep", 200, nil, strings.Repeat("[", 5_000_000), false, KindUnreadable},
+		{"deep but fine", 200, nil, `{"result":true,"code":0,"data":` + strings.Repeat("[", 500) + strings.Repeat("]", 500) + `}`, true, 0},
+	} {
+		h := tc.h
+		if h == nil {
+			h = http.Header{}
+		}
+		e := classifyResponse(tc.status, h, tc.body, fixedNow)
+		if (e == nil) != tc.ok || (e != nil && e.Kind != tc.kind) {
+			t.Errorf("%s: %+v", tc.name, e)
+		}
+	}
+	if _, err := parseRoot(strings.Repeat("{\"a\":", 5_000_000)); err == nil {
+		t.Error("parseRoot accepted a body nested too deep")
 	}
 }
 

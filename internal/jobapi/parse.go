@@ -21,7 +21,7 @@ func missing(path string) error {
 
 // parseRoot checks the body and returns its root object.
 func parseRoot(body string) (gjson.Result, error) {
-	if len(body) == 0 || !gjson.Valid(body) {
+	if len(body) == 0 || tooDeep(body) || !gjson.Valid(body) {
 		return gjson.Result{}, errNotJSON
 	}
 	root := gjson.Parse(body)

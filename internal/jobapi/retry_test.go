@@ -540,3 +540,14 @@ func TestTimeouts(t *testing.T) {
 		})
 	}
 }
+
+// TestClient_RetryAfter: the wait handed to a caller is bounded like the client's own.
+func TestClient_RetryAfter(t *testing.T) {
+	t.Parallel()
+	g := scripted(t, answer(429, `{"code":1642901,"code_name":"RATE_LIMIT_RESTRICTION","result":false}`, "Retry-After", "3600"))
+	c := newTestClient(t, g.URL(), func(c *Config) { c.Retry.Attempts = 1 })
+	_, err := c.GetJobInstanceStatus(context.Background(), testScope, 1, false)
+	if RetryAfter(err) != time.Hour || c.RetryAfter(err) != c.retry.MaxRetryAfter {
+		t.Errorf("RetryAfter %v, client's %v (max %v)", RetryAfter(err), c.RetryAfter(err), c.retry.MaxRetryAfter)
+	}
+}
