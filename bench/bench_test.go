@@ -153,7 +153,9 @@ func TestSampleHWM(t *testing.T) {
 	if _, err := os.Stat("/proc/self/status"); err != nil {
 		t.Skip("no /proc")
 	}
-	cmd := exec.Command("sleep", "0.2")
+	// The process outlives the sampling (however late the sampler starts on a loaded machine), and
+	// is killed once a sample is in.
+	cmd := exec.Command("sleep", "30")
 	if err := cmd.Start(); err != nil {
 		t.Skip("no sleep command:", err)
 	}
@@ -161,9 +163,13 @@ func TestSampleHWM(t *testing.T) {
 	stop := make(chan struct{})
 	done := make(chan struct{})
 	go func() { sampleHWM(cmd.Process.Pid, &hwm, stop); close(done) }()
-	_ = cmd.Wait()
+	for deadline := time.Now().Add(20 * time.Second); hwm.Load() == 0 && time.Now().Before(deadline); {
+		time.Sleep(5 * time.Millisecond)
+	}
 	close(stop)
 	<-done
+	_ = cmd.Process.Kill()
+	_ = cmd.Wait()
 	if hwm.Load() <= 0 {
 		t.Errorf("VmHWM of a running process: %d bytes", hwm.Load())
 	}

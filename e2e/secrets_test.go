@@ -45,6 +45,7 @@ type hzSecretCase struct {
 	sigterm   bool   // SIGTERM once the step polls
 	panicAt   string // JOBFAST_TEST_PANIC stage
 	status    string
+	jobStatus string // the job_status output ("" for none)
 	errorType int
 	errorCode int
 	jobs      int
@@ -56,15 +57,15 @@ func TestSecretHygiene(t *testing.T) {
 	t.Parallel()
 	leak := hzLeakyScript
 	cases := []hzSecretCase{
-		{name: "success", status: "success", jobs: 1, final: jobsim.StatusSuccess, printed: true},
-		{name: "failure", script: leak + "exit 3\n", status: "failure", errorType: 1, errorCode: 800008, jobs: 1,
+		{name: "success", status: "success", jobStatus: "success", jobs: 1, final: jobsim.StatusSuccess, printed: true},
+		{name: "failure", script: leak + "exit 3\n", status: "failure", jobStatus: "failed", errorType: 1, errorCode: 800008, jobs: 1,
 			final: jobsim.StatusFail, printed: true},
 		{name: "api_error", status: "failure", errorType: 1, errorCode: 800005,
 			faults: []jobsim.Fault{{Endpoint: jobsim.EPSubmit, Kind: jobsim.FaultResultFalse, Code: jobsim.CodeHostInvalid}}},
 		{name: "permission", opts: jobsim.Options{DeniedUsers: []string{"bob"}}, status: "failure", errorType: 1, errorCode: 800003},
 		{name: "ambiguous_submit", status: "failure", errorType: 2, errorCode: 800007,
 			faults: []jobsim.Fault{{Endpoint: jobsim.EPSubmit, Kind: jobsim.Fault502}}},
-		{name: "cancel", hold: true, sigterm: true, status: "failure", errorType: 1, errorCode: 800011, jobs: 1,
+		{name: "cancel", hold: true, sigterm: true, status: "failure", jobStatus: "canceled", errorType: 1, errorCode: 800011, jobs: 1,
 			final: jobsim.StatusStopSuccess},
 		{name: "panic_load", panicAt: "load", status: "failure", errorType: 3, errorCode: 800014},
 		{name: "panic_submitted", panicAt: "submitted", hold: true, status: "failure", errorType: 3, errorCode: 800014,
@@ -110,7 +111,7 @@ func hzRunSecretCase(t *testing.T, c hzSecretCase) {
 		signalWhen = func(ctx context.Context) error { return hzPolled(ctx, sim) }
 	}
 	res, _ := hzRun(t, r, signalWhen)
-	res.wantStatus(t, c.status, c.errorType, res.data("job_status"))
+	res.wantStatus(t, c.status, c.errorType, c.jobStatus)
 	if got := int(res.out.Get("errorCode").Int()); got != c.errorCode {
 		t.Errorf("errorCode = %d, want %d (message: %s)", got, c.errorCode, res.out.Get("message").String())
 	}

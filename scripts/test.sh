@@ -40,10 +40,14 @@ for pkg in $(go list ./...); do
 done
 
 echo "== release package (all platforms) and its guards"
-JOBFAST_PACKAGE_ALL=1 go test -count=1 -run '^TestPackage$' ./e2e >/dev/null
+if ! out=$(JOBFAST_PACKAGE_ALL=1 go test -count=1 -run '^TestPackage$' ./e2e 2>&1); then
+  echo "$out"; exit 1
+fi
 
 echo "== demo"
-go run ./scripts/demo >/dev/null
+if ! out=$(go run ./scripts/demo 2>&1); then
+  echo "$out"; exit 1
+fi
 
 echo "all checks passed"
 echo "tests: $passed passed, $failed failed, $skipped skipped"

@@ -31,7 +31,8 @@ func Build(ctx context.Context, root, dir string, extraArgs ...string) (string, 
 	if runtime.GOOS == "windows" {
 		out += ".exe"
 	}
-	args := append([]string{"build", "-trimpath", "-o", out}, extraArgs...)
+	// -buildvcs=false: a checkout git cannot read (another owner, no git) must still build.
+	args := append([]string{"build", "-trimpath", "-buildvcs=false", "-o", out}, extraArgs...)
 	args = append(args, ".")
 	cmd := exec.CommandContext(ctx, "go", args...)
 	cmd.Dir = root
