@@ -58,6 +58,9 @@ func startSim(t *testing.T, opts jobsim.Options) *jobsim.Sim {
 	if opts.Exec == nil {
 		opts.Exec = jobsim.RealExec{MaxConcurrency: 4}
 	}
+	// As JOB: only the user who launched a job may read it without view_history, so every test
+	// also checks that the step reads status and logs as the user it submitted with.
+	opts.EnforceViewPermission = true
 	sim, err := jobsim.New(opts)
 	if err != nil {
 		t.Fatal(err)
