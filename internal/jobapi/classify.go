@@ -33,11 +33,12 @@ const (
 	epochMillisThreshold = 100_000_000_000
 )
 
-// classifyResponse inspects one HTTP answer. It returns nil when the answer is a JOB success envelope
-// (2xx, JSON object, result true, no gateway error), and otherwise an *Error with Kind, HTTPStatus,
-// Code, CodeName, Message, RequestID, Permission, Gateway and the Retry-After hint filled in.
-// Op, Method and Path are left for the caller. It never panics, whatever the input.
-func classifyResponse(status int, h http.Header, body string, now time.Time) *Error {
+// classifyResponse inspects one HTTP answer. When the answer is a JOB success envelope (2xx, JSON
+// object, result true, no gateway error) it returns its root object, validated once, here, for the
+// endpoint's parser; otherwise an *Error with Kind, HTTPStatus, Code, CodeName, Message, RequestID,
+// Permission, Gateway and the Retry-After hint filled in. Op, Method and Path are left for the
+// caller. It never panics, whatever the input.
+func classifyResponse(status int, h http.Header, body string, now time.Time) (gjson.Result, *Error) {
 	e := &Error{HTTPStatus: status, RequestID: strings.TrimSpace(h.Get(headerRequestID))}
 	e.retryAfter = retryAfterFrom(status, h, now)
 
@@ -59,10 +60,9 @@ func classifyResponse(status int, h http.Header, body string, now time.Time) *Er
 		}
 		e.Message = str(root.Get("message"))
 		if cn := root.Get("code_name"); cn.Exists() && cn.Type != gjson.Null {
-			e.Gateway = true
+			e.Gateway, gatewayBody = true, true
 			e.CodeName = str(cn)
 		}
-		gatewayBody = e.Gateway
 		e.Permission = parsePermission(root.Get("permission"))
 		result = root.Get("result")
 	}
@@ -89,7 +89,7 @@ func classifyResponse(status int, h http.Header, body string, now time.Time) *Er
 	}
 	// JOB's success envelope is JOB's answer: JOB ran the request, whatever a gateway header says.
 	if ok2xx && isObj && !gatewayBody && resultTrue {
-		return nil
+		return root, nil
 	}
 
 	switch {
@@ -135,7 +135,7 @@ func classifyResponse(status int, h http.Header, body string, now time.Time) *Er
 	default:
 		e.Message = http.StatusText(status)
 	}
-	return e
+	return gjson.Result{}, e
 }
 
 // gatewayKind classifies a bk-apigateway error code.

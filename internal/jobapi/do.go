@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/avast/retry-go/v4"
+	"github.com/tidwall/gjson"
 )
 
 // Operation names, used in errors and passed to Config.OnRetry.
@@ -61,9 +62,9 @@ func (c *Client) spec(op string) callSpec {
 	return s
 }
 
-// parseFunc reads the body of a successful answer (a JOB envelope with result true). A parse error
-// turns the attempt into an unreadable answer.
-type parseFunc func(body string, h http.Header) error
+// parseFunc reads a successful answer (a JOB envelope with result true), given as its root object.
+// A parse error turns the attempt into an unreadable answer.
+type parseFunc func(root gjson.Result, h http.Header) error
 
 // retryState is the per-call state shared by the retry-go hooks (they run sequentially).
 type retryState struct {
@@ -73,8 +74,7 @@ type retryState struct {
 }
 
 // do is the single request path of the client: it sends method path?query with body (nil: no body),
-// retries per the operation's policy, and hands the body of the successful answer to parse (may be
-// nil). Every failure is an *Error (argument and context errors excepted).
+// retries per the operation's policy, and hands the successful answer to parse (may be nil). Every failure is an *Error (argument and context errors excepted).
 func (c *Client) do(ctx context.Context, op, method, path string, query url.Values, body []byte, parse parseFunc) error {
 	spec := c.spec(op)
 	st := &retryState{}
@@ -195,17 +195,16 @@ func (c *Client) attempt(ctx context.Context, op, method, path string, query url
 			stop: ctx.Err() != nil || errors.Is(err, ErrBodyTooLarge), timedOut: timedOut}
 		return c.finish(op, method, path, e)
 	}
-	if e := classifyResponse(resp.StatusCode, resp.Header, data, c.now()); e != nil {
+	root, e := classifyResponse(resp.StatusCode, resp.Header, data, c.now())
+	if e != nil {
 		return c.finish(op, method, path, e)
 	}
 	if parse != nil {
-		if err := parse(data, resp.Header); err != nil {
+		if err := parse(root, resp.Header); err != nil {
 			e := &Error{HTTPStatus: resp.StatusCode, Kind: KindUnreadable, Err: err, Message: err.Error(),
 				RequestID: resp.Header.Get(headerRequestID)}
-			if root, rerr := parseRoot(data); rerr == nil {
-				if id := str(root.Get("job_request_id")); id != "" {
-					e.RequestID = id
-				}
+			if id := str(root.Get("job_request_id")); id != "" {
+				e.RequestID = id
 			}
 			return c.finish(op, method, path, e)
 		}

@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/tidwall/gjson"
 )
 
 // MaxLogObjects is the most execute objects one log request may name.
@@ -33,8 +35,8 @@ func (c *Client) FastExecuteScript(ctx context.Context, body []byte) (Submitted,
 	}
 	var s Submitted
 	err := c.do(ctx, opSubmit, http.MethodPost, PathFastExecuteScript, nil, body,
-		func(b string, h http.Header) (err error) {
-			s, err = parseSubmitted(b, h)
+		func(root gjson.Result, h http.Header) (err error) {
+			s, err = parseSubmitted(root, h)
 			return err
 		})
 	if err != nil {
@@ -62,8 +64,8 @@ func (c *Client) GetJobInstanceStatus(ctx context.Context, s Scope, jobID int64,
 	}
 	var st *JobStatus
 	err = c.do(ctx, opStatus, http.MethodPost, PathGetJobStatus, nil, body,
-		func(b string, _ http.Header) (err error) {
-			st, err = parseStatus(b)
+		func(root gjson.Result, _ http.Header) (err error) {
+			st, err = parseStatus(root)
 			return err
 		})
 	if err != nil {
@@ -112,8 +114,8 @@ func (c *Client) BatchGetObjectLogs(ctx context.Context, s Scope, jobID, stepID 
 	}
 	var logs []ObjectLog
 	err = c.do(ctx, opLogs, http.MethodPost, PathBatchGetObjectLog, nil, body,
-		func(b string, _ http.Header) (err error) {
-			logs, err = parseLogs(b, keys)
+		func(root gjson.Result, _ http.Header) (err error) {
+			logs, err = parseLogs(root, keys)
 			return err
 		})
 	if err != nil {
@@ -210,8 +212,8 @@ func (c *Client) listPage(ctx context.Context, s Scope, q ListQuery) ([]JobSumma
 		total int
 	)
 	err := c.do(ctx, opList, http.MethodGet, PathGetJobInstanceList, v, nil,
-		func(b string, _ http.Header) (err error) {
-			items, total, err = parseList(b)
+		func(root gjson.Result, _ http.Header) (err error) {
+			items, total, err = parseList(root)
 			return err
 		})
 	if err != nil {

@@ -282,7 +282,7 @@ func TestRetryAfterHeaders(t *testing.T) {
 		if got := retryAfterFrom(429, h, fixedNow); got != tt.want {
 			t.Errorf("%s: %v, want %v", tt.name, got, tt.want)
 		}
-		e := classifyResponse(429, h, "", fixedNow)
+		_, e := classifyResponse(429, h, "", fixedNow)
 		if got := RetryAfter(e); got != tt.want {
 			t.Errorf("%s: RetryAfter = %v, want %v", tt.name, got, tt.want)
 		}
@@ -340,13 +340,13 @@ func TestClassify_Envelopes(t *testing.T) {
 		if h == nil {
 			h = http.Header{}
 		}
-		e := classifyResponse(tc.status, h, tc.body, fixedNow)
+		_, e := classifyResponse(tc.status, h, tc.body, fixedNow)
 		if (e == nil) != tc.ok || (e != nil && e.Kind != tc.kind) {
 			t.Errorf("%s: %+v", tc.name, e)
 		}
 	}
-	if _, err := parseRoot(strings.Repeat("{\"a\":", 5_000_000)); err == nil {
-		t.Error("parseRoot accepted a body nested too deep")
+	if _, e := classifyResponse(200, http.Header{}, strings.Repeat("{\"a\":", 5_000_000), fixedNow); e == nil {
+		t.Error("a body nested too deep was accepted")
 	}
 }
 

@@ -2,6 +2,7 @@ package jobapi
 
 import (
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -179,3 +180,51 @@ func iptr(v int) *int    { return &v }
 var fixedNow = time.Date(2026, 7, 1, 12, 0, 0, 0, time.UTC)
 
 func gjsonParse(raw string) gjson.Result { return gjson.Parse(raw) }
+
+// errNotJSON is what the parse helpers below give for a body that is not a JSON object.
+var errNotJSON = errors.New("response is not a JSON object")
+
+// parseRoot turns a body into the root object the client hands an endpoint's parser (the client
+// gets it from classifyResponse, which validated the body).
+func parseRoot(body string) (gjson.Result, error) {
+	if len(body) == 0 || tooDeep(body) || !gjson.Valid(body) {
+		return gjson.Result{}, errNotJSON
+	}
+	root := gjson.Parse(body)
+	if !root.IsObject() {
+		return gjson.Result{}, errNotJSON
+	}
+	return root, nil
+}
+
+func statusOf(body string) (*JobStatus, error) {
+	root, err := parseRoot(body)
+	if err != nil {
+		return nil, err
+	}
+	return parseStatus(root)
+}
+
+func logsOf(body string, keys []ObjectKey) ([]ObjectLog, error) {
+	root, err := parseRoot(body)
+	if err != nil {
+		return nil, err
+	}
+	return parseLogs(root, keys)
+}
+
+func submittedOf(body string, h http.Header) (Submitted, error) {
+	root, err := parseRoot(body)
+	if err != nil {
+		return Submitted{}, err
+	}
+	return parseSubmitted(root, h)
+}
+
+func listOf(body string) ([]JobSummary, int, error) {
+	root, err := parseRoot(body)
+	if err != nil {
+		return nil, 0, err
+	}
+	return parseList(root)
+}

@@ -1,7 +1,6 @@
 package jobapi
 
 import (
-	"errors"
 	"fmt"
 	"math"
 	"net/http"
@@ -11,43 +10,25 @@ import (
 	"github.com/tidwall/gjson"
 )
 
-// errNotJSON is the parse failure for a body that is not a JSON object.
-var errNotJSON = errors.New("response is not a JSON object")
-
 // missing reports a required response field that is absent, null or of the wrong type.
 func missing(path string) error {
 	return fmt.Errorf("response has no usable %s", path)
 }
 
-// parseRoot checks the body and returns its root object.
-func parseRoot(body string) (gjson.Result, error) {
-	if len(body) == 0 || tooDeep(body) || !gjson.Valid(body) {
-		return gjson.Result{}, errNotJSON
-	}
-	root := gjson.Parse(body)
-	if !root.IsObject() {
-		return gjson.Result{}, errNotJSON
-	}
-	return root, nil
-}
-
-// parseData returns the envelope's data object (required).
-func parseData(body string) (gjson.Result, gjson.Result, error) {
-	root, err := parseRoot(body)
-	if err != nil {
-		return gjson.Result{}, gjson.Result{}, err
-	}
+// parseData returns the envelope's data object (required). root is the answer's root object, as
+// classifyResponse accepted it (validated once, there).
+func parseData(root gjson.Result) (gjson.Result, error) {
 	data := root.Get("data")
 	if !data.IsObject() {
-		return root, gjson.Result{}, missing("data")
+		return gjson.Result{}, missing("data")
 	}
-	return root, data, nil
+	return data, nil
 }
 
 // parseSubmitted reads a fast_execute_script answer. h supplies the X-Bkapi-Request-Id
 // fallback for the request id.
-func parseSubmitted(body string, h http.Header) (Submitted, error) {
-	root, data, err := parseData(body)
+func parseSubmitted(root gjson.Result, h http.Header) (Submitted, error) {
+	data, err := parseData(root)
 	if err != nil {
 		return Submitted{}, err
 	}
@@ -72,8 +53,8 @@ func parseSubmitted(body string, h http.Header) (Submitted, error) {
 var finishedStatuses = map[int]bool{3: true, 4: true, 5: true, 6: true, 8: true, 9: true, 11: true, 13: true, 14: true}
 
 // parseStatus reads a bkci_plugin_get_job_instance_status answer.
-func parseStatus(body string) (*JobStatus, error) {
-	_, data, err := parseData(body)
+func parseStatus(root gjson.Result) (*JobStatus, error) {
+	data, err := parseData(root)
 	if err != nil {
 		return nil, err
 	}
@@ -174,8 +155,8 @@ func parseExecuteObject(o gjson.Result) ExecuteObject {
 
 // parseLogs reads a bkci_plugin_batch_get_job_instance_execute_object_log answer and returns one
 // entry per requested key, in the order of keys. Entries for the same object are concatenated.
-func parseLogs(body string, keys []ObjectKey) ([]ObjectLog, error) {
-	_, data, err := parseData(body)
+func parseLogs(root gjson.Result, keys []ObjectKey) ([]ObjectLog, error) {
+	data, err := parseData(root)
 	if err != nil {
 		return nil, err
 	}
@@ -207,8 +188,8 @@ func parseLogs(body string, keys []ObjectKey) ([]ObjectLog, error) {
 }
 
 // parseList reads a get_job_instance_list answer: the page and the total count.
-func parseList(body string) ([]JobSummary, int, error) {
-	_, data, err := parseData(body)
+func parseList(root gjson.Result) ([]JobSummary, int, error) {
+	data, err := parseData(root)
 	if err != nil {
 		return nil, 0, err
 	}

@@ -63,7 +63,7 @@ func TestParseStatus_Variants(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			st, err := parseStatus(tt.body)
+			st, err := statusOf(tt.body)
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 					t.Fatalf("err = %v, want %q", err, tt.wantErr)
@@ -118,7 +118,7 @@ func TestParseLogs_Variants(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			got, err := parseLogs(tt.body, keys)
+			got, err := logsOf(tt.body, keys)
 			if (err != nil) != tt.wantErr {
 				t.Fatalf("err = %v", err)
 			}
@@ -147,7 +147,7 @@ func TestParseSubmitted(t *testing.T) {
 		{"zero id", `{"result":true,"code":0,"data":{"job_instance_id":0}}`, Submitted{}, true},
 	}
 	for _, tt := range tests {
-		got, err := parseSubmitted(tt.body, h)
+		got, err := submittedOf(tt.body, h)
 		if (err != nil) != tt.wantErr || got != tt.want {
 			t.Errorf("%s: got %+v, %v", tt.name, got, err)
 		}
@@ -156,7 +156,7 @@ func TestParseSubmitted(t *testing.T) {
 
 func TestParseList(t *testing.T) {
 	t.Parallel()
-	items, total, err := parseList(ok(`{"data":[{"bk_scope_type":"biz","bk_scope_id":"2","id":11,"name":"a","operator":"alice","create_time":1700000000000,"task_status":3,"task_type":1,"launch_mode":2,"start_time":null},null],"start":0,"total":7,"length":20}`))
+	items, total, err := listOf(ok(`{"data":[{"bk_scope_type":"biz","bk_scope_id":"2","id":11,"name":"a","operator":"alice","create_time":1700000000000,"task_status":3,"task_type":1,"launch_mode":2,"start_time":null},null],"start":0,"total":7,"length":20}`))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -165,12 +165,12 @@ func TestParseList(t *testing.T) {
 		t.Errorf("got %+v total %d", items, total)
 	}
 	// The field names of JOB's code (the doc's are above).
-	items, total, err = parseList(ok(`{"data":[{"job_instance_id":12,"name":"b","operator":"bob","create_time":5,"status":2,"type":1,"launch_mode":2}],"total":1}`))
+	items, total, err = listOf(ok(`{"data":[{"job_instance_id":12,"name":"b","operator":"bob","create_time":5,"status":2,"type":1,"launch_mode":2}],"total":1}`))
 	want = []JobSummary{{ID: 12, Name: "b", Operator: "bob", Status: 2, CreateTime: 5, Type: 1, LaunchMode: 2}}
 	if err != nil || !reflect.DeepEqual(items, want) || total != 1 {
 		t.Errorf("code field names: got %+v total %d err %v", items, total, err)
 	}
-	if _, _, err := parseList(ok(`{"data":null}`)); err != nil {
+	if _, _, err := listOf(ok(`{"data":null}`)); err != nil {
 		t.Errorf("null page: %v", err)
 	}
 }
@@ -200,7 +200,7 @@ func FuzzParseStatus(f *testing.F) {
 	f.Add([]byte(`{"result":true,"data":{"job_instance":{"status":2`))
 	f.Add([]byte(`null`))
 	f.Fuzz(func(t *testing.T, body []byte) {
-		st, err := parseStatus(string(body))
+		st, err := statusOf(string(body))
 		if err == nil && st == nil {
 			t.Fatal("nil status without error")
 		}
@@ -214,7 +214,7 @@ func FuzzParseLogs(f *testing.F) {
 	f.Add([]byte{0xff, '{'})
 	keys := []ObjectKey{{1, "101"}, {2, "10002"}}
 	f.Fuzz(func(t *testing.T, body []byte) {
-		logs, err := parseLogs(string(body), keys)
+		logs, err := logsOf(string(body), keys)
 		if err == nil && len(logs) != len(keys) {
 			t.Fatalf("got %d logs for %d keys", len(logs), len(keys))
 		}
@@ -235,7 +235,7 @@ func FuzzParseError(f *testing.F) {
 		h.Set(headerRetryAfter, retryAfter)
 		h.Set(headerGatewayCode, gwCode)
 		h.Set(headerRateLimitReset, retryAfter)
-		e := classifyResponse(status, h, body, fixedNow)
+		_, e := classifyResponse(status, h, body, fixedNow)
 		if e == nil {
 			return
 		}
