@@ -8,7 +8,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"jobfastexecutescript/internal/jobsim"
 )
@@ -117,15 +116,7 @@ func hzRunSecretCase(t *testing.T, c hzSecretCase) {
 	}
 	wantSubmits(t, sim, c.jobs, map[bool]int{true: 0, false: 1}[c.panicAt == "load"])
 	if c.final != 0 {
-		snap, _ := sim.Job(hzFirstJob)
-		if c.final == jobsim.StatusStopSuccess && snap.Status == jobsim.StatusStopping {
-			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-			snap, _ = sim.WaitFinished(ctx, hzFirstJob)
-			cancel()
-		}
-		if snap.Status != c.final {
-			t.Errorf("the job ended at status %d, want %d", snap.Status, c.final)
-		}
+		hzWantFinal(t, sim, c.final)
 	}
 	if c.jobs == 1 {
 		hzWantIDs(t, sim, res, 1)

@@ -319,21 +319,13 @@ func (s *step) terminate(ctx context.Context) int {
 	st, err := s.client.GetJobInstanceStatus(sctx, scope, s.jobID, false)
 	scancel()
 	if err == nil && st.Job.Status == jobstatus.JobBlank {
-		wctx, wcancel := context.WithTimeout(ctx, confirmTerminate)
-		p := wait.Poller{Schedule: wait.PollSchedule()}
-		_ = p.Run(wctx, func(ctx context.Context) (bool, time.Duration, error) {
-			next, err := s.client.GetJobInstanceStatus(ctx, scope, s.jobID, false)
-			if err != nil {
-				return false, s.client.RetryAfter(err), nil
-			}
+		if next := s.awaitStatus(ctx, func(st *jobapi.JobStatus) bool { return st.Job.Status != jobstatus.JobBlank }); next != nil {
 			st = next
-			return next.Job.Status != jobstatus.JobBlank, 0, nil
-		})
-		wcancel()
+		}
 	}
 	if err == nil {
 		s.lastCode = st.Job.Status
-		if st.Job.Status != 2 && st.Job.Status != 7 {
+		if st.Job.Status != jobstatus.JobRunning && st.Job.Status != jobstatus.JobWaitingUser {
 			return st.Job.Status
 		}
 	}
@@ -347,21 +339,31 @@ func (s *step) terminate(ctx context.Context) int {
 	} else {
 		s.log.Info(s.t("msg.terminate_sent", s.jobID))
 	}
-	cctx, cancel := context.WithTimeout(ctx, confirmTerminate)
-	defer cancel()
-	p := wait.Poller{Schedule: wait.PollSchedule()}
-	_ = p.Run(cctx, func(ctx context.Context) (bool, time.Duration, error) {
-		st, err := s.client.GetJobInstanceStatus(ctx, scope, s.jobID, false)
-		if err != nil {
-			return false, s.client.RetryAfter(err), nil
-		}
-		s.lastCode = st.Job.Status
-		return st.Finished, 0, nil
-	})
+	if last := s.awaitStatus(ctx, func(st *jobapi.JobStatus) bool { return st.Finished }); last != nil {
+		s.lastCode = last.Job.Status
+	}
 	if isFinishedJob(s.lastCode) {
 		s.log.Info(s.t("msg.terminate_confirmed", s.jobID, s.statusName("job", s.lastCode)))
 	}
 	return s.lastCode
+}
+
+// awaitStatus reads the job's status until done accepts it, for at most confirmTerminate, and returns
+// the last status read (nil when none could be read).
+func (s *step) awaitStatus(ctx context.Context, done func(*jobapi.JobStatus) bool) *jobapi.JobStatus {
+	ctx, cancel := context.WithTimeout(ctx, confirmTerminate)
+	defer cancel()
+	var last *jobapi.JobStatus
+	p := wait.Poller{Schedule: wait.PollSchedule()}
+	_ = p.Run(ctx, func(ctx context.Context) (bool, time.Duration, error) {
+		st, err := s.client.GetJobInstanceStatus(ctx, s.scope(), s.jobID, false)
+		if err != nil {
+			return false, s.client.RetryAfter(err), nil
+		}
+		last = st
+		return done(st), 0, nil
+	})
+	return last
 }
 
 // endCanceled: SIGTERM/SIGINT. Terminate per onCancel, write the outputs known so far.
