@@ -207,26 +207,20 @@ func (l *Log) lines(prefix, text string) {
 // appendLine appends prefix+line, split into several lines of at most MaxLineBytes bytes.
 func appendLine(b []byte, prefix, line string) []byte {
 	budget := MaxLineBytes - len(prefix)
-	first := true
-	for {
+	for first := true; ; first = false {
+		limit := budget
 		if !first {
-			// A part may now start with "##" or "::" (or white space and one of them):
+			// A later part may start with "##" or "::" (or white space and one of them):
 			// escape it again, leaving room for the one U+200B that can add.
-			n := cutAt(line, budget-len(zwsp))
-			part := escapeLine(line[:n])
-			b = append(b, prefix...)
-			b = append(b, part...)
-			b = append(b, '\n')
-			line = line[n:]
-		} else {
-			n := cutAt(line, budget)
-			b = append(b, prefix...)
-			b = append(b, line[:n]...)
-			b = append(b, '\n')
-			line = line[n:]
-			first = false
+			limit -= len(zwsp)
 		}
-		if line == "" {
+		n := cutAt(line, limit)
+		part := line[:n]
+		if !first {
+			part = escapeLine(part)
+		}
+		b = append(append(append(b, prefix...), part...), '\n')
+		if line = line[n:]; line == "" {
 			return b
 		}
 	}

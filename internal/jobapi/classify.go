@@ -33,6 +33,40 @@ const (
 	epochMillisThreshold = 100_000_000_000
 )
 
+// envelope holds the top-level members of a JOB or gateway envelope that classifyResponse reads.
+type envelope struct {
+	requestID, code, message, codeName, permission, result gjson.Result
+}
+
+// readEnvelope collects the envelope's members in one pass over the object, keeping the first of a
+// duplicated key as Get does. Six Gets would each scan past the whole data member for a key the
+// body lacks (code_name and permission, on every success), which is most of a large log answer.
+func readEnvelope(root gjson.Result) envelope {
+	var env envelope
+	root.ForEach(func(k, v gjson.Result) bool {
+		var dst *gjson.Result
+		switch k.String() {
+		case "job_request_id":
+			dst = &env.requestID
+		case "code":
+			dst = &env.code
+		case "message":
+			dst = &env.message
+		case "code_name":
+			dst = &env.codeName
+		case "permission":
+			dst = &env.permission
+		case "result":
+			dst = &env.result
+		}
+		if dst != nil && !dst.Exists() {
+			*dst = v
+		}
+		return true
+	})
+	return env
+}
+
 // classifyResponse inspects one HTTP answer. When the answer is a JOB success envelope (2xx, JSON
 // object, result true, no gateway error) it returns its root object, validated once, here, for the
 // endpoint's parser; otherwise an *Error with Kind, HTTPStatus, Code, CodeName, Message, RequestID,
@@ -51,20 +85,22 @@ func classifyResponse(status int, h http.Header, body string, now time.Time) (gj
 	}
 	var result gjson.Result
 	gatewayBody := false // the gateway's own error envelope (code_name), not JOB's
+	var env envelope
 	if isObj {
-		if id := str(root.Get("job_request_id")); id != "" {
+		env = readEnvelope(root)
+		if id := str(env.requestID); id != "" {
 			e.RequestID = id
 		}
-		if c, ok := intOf(root.Get("code")); ok {
+		if c, ok := intOf(env.code); ok {
 			e.Code = clampInt(c)
 		}
-		e.Message = str(root.Get("message"))
-		if cn := root.Get("code_name"); cn.Exists() && cn.Type != gjson.Null {
+		e.Message = str(env.message)
+		if cn := env.codeName; cn.Exists() && cn.Type != gjson.Null {
 			e.Gateway, gatewayBody = true, true
 			e.CodeName = str(cn)
 		}
-		e.Permission = parsePermission(root.Get("permission"))
-		result = root.Get("result")
+		e.Permission = parsePermission(env.permission)
+		result = env.result
 	}
 	if gc := strings.TrimSpace(h.Get(headerGatewayCode)); gc != "" {
 		e.Gateway = true
@@ -83,7 +119,7 @@ func classifyResponse(status int, h http.Header, body string, now time.Time) (gj
 	ok2xx := status >= 200 && status <= 299
 	rb, rok := boolOf(result) // true, false, "true" or "false"
 	resultTrue, resultFalse := rok && rb, rok && !rb
-	if isObj && !rok && root.Get("code").Exists() {
+	if isObj && !rok && env.code.Exists() {
 		// An envelope without a readable "result" (absent or null): decide by the code alone.
 		resultTrue, resultFalse = e.Code == 0, e.Code != 0
 	}
@@ -117,9 +153,8 @@ func classifyResponse(status int, h http.Header, body string, now time.Time) (gj
 		e.Kind = KindUnreadable
 		e.stop = true
 		e.Message = "unexpected redirect to " + redactLocation(h.Get("Location"))
-	case !isObj:
+	case !isObj: // the message is described below
 		e.Kind = statusKind(status, KindUnreadable)
-		e.Message = describeNonJSON(h, body, valid)
 	case ok2xx:
 		e.Kind = KindUnreadable
 		e.Message = "response is not a JOB envelope (no result field)"

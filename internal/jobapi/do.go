@@ -83,8 +83,6 @@ func (c *Client) do(ctx context.Context, op, method, path string, query url.Valu
 		retry.Context(ctx),
 		retry.Attempts(uint(max(spec.attempts, 1))),
 		retry.LastErrorOnly(true),
-		retry.Delay(c.retry.BaseDelay),
-		retry.MaxDelay(max(c.retry.MaxDelay, c.retry.MaxRetryAfter)),
 		retry.DelayType(func(uint, error, *retry.Config) time.Duration { return st.wait }),
 		retry.RetryIf(func(err error) bool { return retry.IsRecoverable(err) && c.shouldRetry(ctx, spec, st, err) }),
 		retry.OnRetry(func(n uint, err error) {

@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	"github.com/tidwall/gjson"
+
+	"jobfastexecutescript/internal/jobstatus"
 )
 
 // missing reports a required response field that is absent, null or of the wrong type.
@@ -49,9 +51,6 @@ func parseSubmitted(root gjson.Result, h http.Header) (Submitted, error) {
 	return s, nil
 }
 
-// finishedStatuses are the job statuses JOB calls finished (RunStatusEnum.isFinishedStatus).
-var finishedStatuses = map[int]bool{3: true, 4: true, 5: true, 6: true, 8: true, 9: true, 11: true, 13: true, 14: true}
-
 // parseStatus reads a bkci_plugin_get_job_instance_status answer.
 func parseStatus(root gjson.Result) (*JobStatus, error) {
 	data, err := parseData(root)
@@ -78,7 +77,7 @@ func parseStatus(root gjson.Result) (*JobStatus, error) {
 	if f, ok := boolOf(data.Get("finished")); ok {
 		js.Finished = f
 	} else {
-		js.Finished = finishedStatuses[js.Job.Status]
+		js.Finished = jobstatus.JobFinished(js.Job.Status)
 	}
 	for _, s := range arr(data.Get("step_instance_list")) {
 		if !s.IsObject() {
@@ -160,29 +159,18 @@ func parseLogs(root gjson.Result, keys []ObjectKey) ([]ObjectLog, error) {
 	if err != nil {
 		return nil, err
 	}
-	type entry struct {
-		content string
-		present bool
-	}
-	got := make(map[ObjectKey]*entry)
+	got := make(map[ObjectKey]string)
 	for _, l := range arr(data.Get("script_execute_object_task_logs")) {
 		if !l.IsObject() {
 			continue
 		}
 		k := parseExecuteObject(l.Get("execute_object")).Key()
-		e := got[k]
-		if e == nil {
-			e = &entry{present: true}
-			got[k] = e
-		}
-		e.content += str(l.Get("log_content"))
+		got[k] += str(l.Get("log_content"))
 	}
 	out := make([]ObjectLog, len(keys))
 	for i, k := range keys {
-		out[i] = ObjectLog{Key: k}
-		if e := got[k]; e != nil {
-			out[i].Content, out[i].Present = e.content, true
-		}
+		c, ok := got[k]
+		out[i] = ObjectLog{Key: k, Content: c, Present: ok}
 	}
 	return out, nil
 }

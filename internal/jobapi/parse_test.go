@@ -51,6 +51,7 @@ func TestParseStatus_Variants(t *testing.T) {
 		steps    int
 	}{
 		{"finished derived from status", ok(`{"job_instance":{"job_instance_id":1,"status":3},"step_instance_list":null}`), "", true, 0},
+		{"finished derived from stop-failed (12), final for the plugin too", ok(`{"job_instance":{"job_instance_id":1,"status":12}}`), "", true, 0},
 		{"finished explicit false", ok(`{"finished":false,"job_instance":{"status":3}}`), "", false, 0},
 		{"string numbers", ok(`{"job_instance":{"job_instance_id":"9","status":"4"},"step_instance_list":[{"step_instance_id":"5","execute_object_result_list":null}]}`), "", true, 1},
 		{"non-object step skipped", ok(`{"job_instance":{"status":2},"step_instance_list":[null,1,{"step_instance_id":5}]}`), "", false, 1},
