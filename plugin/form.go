@@ -46,23 +46,15 @@ type Form struct {
 
 // Build holds the BK-CI build variables the step uses.
 type Build struct {
-	ProjectID      string `env:"BK_CI_PROJECT_NAME"`
-	PipelineID     string `env:"BK_CI_PIPELINE_ID"`
-	PipelineName   string `env:"BK_CI_PIPELINE_NAME"`
-	BuildID        string `env:"BK_CI_BUILD_ID"`
-	BuildNum       string `env:"BK_CI_BUILD_NUM"`
-	StartUser      string `env:"BK_CI_START_USER_ID"`
-	UpdateUser     string `env:"BK_CI_PIPELINE_UPDATE_USER"`
-	TaskID         string `env:"BK_CI_BUILD_TASK_ID"`
-	StepID         string `env:"BK_CI_STEP_ID"`
-	AtomTimeout    string `env:"BK_CI_ATOM_TIMEOUT"`
-	Locale         string `env:"BK_CI_LOCALE_LANGUAGE"`
-	Workspace      string `env:"bkWorkspace"`
-	WorkspaceEnv   string `env:"WORKSPACE"`
-	ParentTaskID   string `env:"parentTaskId"`
-	ExecuteCount   string `env:"BK_CI_BUILD_EXECUTE_COUNT"`
-	AtomVersion    string `env:"BK_CI_ATOM_VERSION"`
-	ProjectNameAlt string `env:"PROJECT_ID"`
+	PipelineName string `env:"BK_CI_PIPELINE_NAME"`
+	BuildNum     string `env:"BK_CI_BUILD_NUM"`
+	StartUser    string `env:"BK_CI_START_USER_ID"`
+	UpdateUser   string `env:"BK_CI_PIPELINE_UPDATE_USER"`
+	TaskID       string `env:"BK_CI_BUILD_TASK_ID"`
+	StepID       string `env:"BK_CI_STEP_ID"`
+	AtomTimeout  string `env:"BK_CI_ATOM_TIMEOUT"`
+	Workspace    string `env:"bkWorkspace"`
+	WorkspaceEnv string `env:"WORKSPACE"`
 }
 
 // decode fills a struct tagged with env keys from l (input.json first, then the environment).

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"jobfastexecutescript/internal/jobapi"
+	"jobfastexecutescript/internal/jobstatus"
 	"jobfastexecutescript/internal/logvars"
 )
 
@@ -55,7 +56,7 @@ func (st *streamer) update(ctx context.Context, results []jobapi.ObjectResult) {
 		}
 		keys = append(keys, k)
 		labels[k] = unique[i]
-		final[k] = isTargetFinished(r.Status)
+		final[k] = jobstatus.TargetFinished(r.Status)
 	}
 	if len(keys) == 0 || time.Now().Before(st.nextRead) {
 		return
@@ -137,7 +138,7 @@ func (s *step) readLogs(ctx context.Context, sub jobapi.Submitted, targets []*ta
 	printAll := s.printMode(len(targets))
 	var need []*target
 	for _, t := range targets {
-		print := printAll == "all" || (printAll == "failed" && !t.ok)
+		print := printsLog(printAll, t)
 		if !s.cfg.ExtractVars && !print && t.ok {
 			continue
 		}
@@ -313,10 +314,13 @@ func (s *step) readLogs(ctx context.Context, sub jobapi.Submitted, targets []*ta
 	}
 }
 
+// printsLog reports whether a target's log is printed in a print mode ("all", "failed" or "none").
+func printsLog(mode string, t *target) bool { return mode == "all" || (mode == "failed" && !t.ok) }
+
 // handleLog prints (per logMode), extracts variables and keeps the tail of one target's log.
 func (s *step) handleLog(t *target, content, printMode string, stream *streamer, vars *logvars.Collector) {
 	t.logged = true
-	print := printMode == "all" || (printMode == "failed" && !t.ok)
+	print := printsLog(printMode, t)
 	if print {
 		if stream != nil {
 			stream.print(t.label, t.res.Object.Key(), content, true)

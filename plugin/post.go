@@ -8,9 +8,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/sethvargo/go-envconfig"
-
-	"jobfastexecutescript/i18n"
 	"jobfastexecutescript/internal/bkci"
 	"jobfastexecutescript/internal/jobstatus"
 )
@@ -18,15 +15,10 @@ import (
 // runPost is the post action (postCondition canceledOrTimeOut()): BK-CI killed the step, maybe with
 // SIGKILL; terminate the job its state file names, when onCancel says so.
 func (s *step) runPost(ctx context.Context) *outcome {
-	in, err := bkci.LoadInput(s.env.Getenv)
-	if err != nil {
-		return s.fail(&InputError{Lang: s.lang, Problems: []Problem{{Key: "val.input_file", Args: []any{err.Error()}}}})
+	if err := s.loadInput(); err != nil {
+		return s.fail(err)
 	}
-	s.in = in
-	if loc := in.Get("BK_CI_LOCALE_LANGUAGE"); loc != "" && s.env.Getenv("BK_CI_LOCALE_LANGUAGE") == "" {
-		s.lang = i18n.ParseLang(loc)
-	}
-	parent := strings.TrimSpace(in.Get("parentTaskId"))
+	parent := strings.TrimSpace(s.in.Get("parentTaskId"))
 	if parent == "" {
 		parent = s.env.Getenv("parentTaskId")
 	}
@@ -34,19 +26,16 @@ func (s *step) runPost(ctx context.Context) *outcome {
 		s.log.Info(s.t("msg.post_no_parent"))
 		return &outcome{success: true, message: s.t("msg.post_nothing")}
 	}
-	cfg, err := s.load(ctx)
+	cfg, err := s.loadConfig(ctx)
 	if err != nil {
+		// The form no longer matters here: only the private config and the state file do.
 		var ie *InputError
 		if !errors.As(err, &ie) || !onlyFormProblems(ie.Problems) {
 			return s.fail(err)
 		}
-		// The form no longer matters here: only the private config and the state file do.
-		if cfg, err = s.loadForPost(ctx); err != nil {
-			return s.fail(err)
-		}
 	}
 	s.cfg = cfg
-	st, err := readState(statePath(cfg.Build, s.env.Getenv, parent))
+	st, err := readState(statePath(cfg.Build, parent))
 	if errors.Is(err, fs.ErrNotExist) {
 		s.log.Info(s.t("msg.post_no_job", parent))
 		return &outcome{success: true, message: s.t("msg.post_nothing")}
@@ -115,7 +104,7 @@ func (s *step) runPost(ctx context.Context) *outcome {
 	}
 	code := s.terminate(ctx)
 	s.data = map[string]bkci.Data{"job_status_code": bkci.StringData(strconv.Itoa(code))}
-	if !isFinishedJob(code) && code != jobstatus.JobStopping { // not stopped, not stopping
+	if !jobstatus.JobFinished(code) && code != jobstatus.JobStopping { // not stopped, not stopping
 		return s.postUnreachable(errors.New(s.t("msg.post_still_running", st.JobInstanceID)))
 	}
 	return &outcome{success: true, message: s.t("msg.post_terminated", st.JobInstanceID)}
@@ -143,26 +132,4 @@ func onlyFormProblems(ps []Problem) bool {
 		}
 	}
 	return true
-}
-
-// loadForPost reads just the private config and build variables, ignoring the form.
-func (s *step) loadForPost(ctx context.Context) (*Config, error) {
-	env := envLookuper(s.env.Getenv)
-	priv, missing, err := bkci.LoadPrivateConfig(ctx, s.in, env)
-	if err != nil {
-		return nil, err
-	}
-	if len(missing) > 0 {
-		var ps []Problem
-		for _, k := range missing {
-			ps = append(ps, Problem{Key: "val.private_missing", Args: []any{k}})
-		}
-		return nil, &InputError{Lang: s.lang, Problems: ps}
-	}
-	s.log.AddSecret(priv.AppSecret)
-	var b Build
-	if err := decode(ctx, &b, envconfig.MultiLookuper(s.in.Lookuper(), env)); err != nil {
-		return nil, err
-	}
-	return &Config{Lang: s.lang, Private: priv, Build: b, OnCancel: "terminate"}, nil
 }

@@ -173,12 +173,7 @@ func joinLimited(labels []string, limit int) string {
 // target's log tail folded.
 func (s *step) printSummary(targets []*target, counts map[int]int, o *outcome) {
 	s.log.Group(s.t("msg.summary_title", len(targets)))
-	codes := make([]int, 0, len(counts))
-	for c := range counts {
-		codes = append(codes, c)
-	}
-	sort.Ints(codes)
-	for _, c := range codes {
+	for _, c := range sortedKeys(counts) {
 		s.log.Info(s.t("msg.summary_count", s.statusName("target", c), c, counts[c]))
 	}
 	s.log.EndGroup()
@@ -232,7 +227,7 @@ func exitText(code *int) string {
 
 // reportDir is <workspace>/.jobFastExecuteScript/<taskId>/report.
 func (s *step) reportDir() string {
-	return filepath.Join(stateRoot(s.cfg.Build, s.env.Getenv), safeName(s.cfg.Build.TaskID), "report")
+	return filepath.Join(stateRoot(s.cfg.Build), safeName(s.cfg.Build.TaskID), "report")
 }
 
 func (s *step) writeReport(final *jobapi.JobStatus, targets []*target, counts map[int]int, vres logvars.Result, o *outcome) {

@@ -31,26 +31,41 @@ const (
 
 // load reads input.json, the private config, the build variables and the form, and validates them.
 func (s *step) load(ctx context.Context) (*Config, error) {
+	if err := s.loadInput(); err != nil {
+		return nil, err
+	}
+	return s.loadConfig(ctx)
+}
+
+// loadInput reads input.json into s.in and takes the language from it when the environment names none.
+func (s *step) loadInput() error {
 	in, err := bkci.LoadInput(s.env.Getenv)
 	if err != nil {
-		return nil, &InputError{Lang: s.lang, Problems: []Problem{{Key: "val.input_file", Args: []any{err.Error()}}}}
+		return &InputError{Lang: s.lang, Problems: []Problem{{Key: "val.input_file", Args: []any{err.Error()}}}}
 	}
 	s.in = in
 	if loc := in.Get("BK_CI_LOCALE_LANGUAGE"); loc != "" && s.env.Getenv("BK_CI_LOCALE_LANGUAGE") == "" {
 		s.lang = i18n.ParseLang(loc)
 	}
+	return nil
+}
+
+// loadConfig reads the private config, the build variables and the form from s.in, and validates
+// them. When only the form is invalid (an *InputError), the returned Config still holds the language,
+// the private config and the build variables, with OnCancel "terminate": all the post action needs.
+func (s *step) loadConfig(ctx context.Context) (*Config, error) {
 	env := envLookuper(s.env.Getenv)
-	priv, missing, err := bkci.LoadPrivateConfig(ctx, in, env)
+	priv, missing, err := bkci.LoadPrivateConfig(ctx, s.in, env)
 	if err != nil {
 		return nil, fmt.Errorf("private config: %w", err)
 	}
-	s.log.AddSecret(priv.AppSecret)
+	s.log.AddSecret(priv.Secrets()...)
 	var form Form
-	if err := decode(ctx, &form, in.Lookuper()); err != nil {
+	if err := decode(ctx, &form, s.in.Lookuper()); err != nil {
 		return nil, err
 	}
 	var b Build
-	if err := decode(ctx, &b, envconfig.MultiLookuper(in.Lookuper(), env)); err != nil {
+	if err := decode(ctx, &b, envconfig.MultiLookuper(s.in.Lookuper(), env)); err != nil {
 		return nil, err
 	}
 	cfg, ps := Parse(form, b, priv, missing, s.lang)
@@ -58,7 +73,8 @@ func (s *step) load(ctx context.Context) (*Config, error) {
 		s.log.Warn(w.Text(s.lang))
 	}
 	if cfg == nil {
-		return nil, &InputError{Lang: s.lang, Problems: ps.Errors}
+		base := &Config{Lang: s.lang, Private: priv, Build: b, OnCancel: "terminate"}
+		return base, &InputError{Lang: s.lang, Problems: ps.Errors}
 	}
 	if cfg.ParamSensitive && strings.TrimSpace(cfg.ScriptParam) != "" {
 		s.log.AddSecret(paramSecrets(cfg.ScriptParam)...)
@@ -163,10 +179,7 @@ func (s *step) run(ctx context.Context) *outcome {
 	}
 	s.panicPoint("submitted")
 	if runCtx.Err() != nil { // the job was found after a signal or the deadline cut its submit
-		if ctx.Err() != nil {
-			return s.endCanceled(nil)
-		}
-		return s.endTimeout(nil)
+		return s.endCut(ctx, nil)
 	}
 	if cfg.Wait == "none" {
 		return &outcome{success: true, jobStatus: "submitted", message: s.t("msg.submitted_nowait", sub.JobInstanceID)}
@@ -183,10 +196,8 @@ func (s *step) run(ctx context.Context) *outcome {
 	switch {
 	case werr == nil:
 		return s.results(stepCtx, w, final)
-	case ctx.Err() != nil:
-		return s.endCanceled(w)
-	case runCtx.Err() != nil:
-		return s.endTimeout(w)
+	case ctx.Err() != nil || runCtx.Err() != nil:
+		return s.endCut(ctx, w)
 	default:
 		// The step fails without knowing how the job ends: handle the job per onCancel rather than
 		// leave it running unwatched.
@@ -201,12 +212,18 @@ func (s *step) run(ctx context.Context) *outcome {
 // context.DeadlineExceeded too, and is an unknown outcome, not the plugin's deadline.
 func (s *step) submitFailed(ctx, runCtx context.Context, err error) *outcome {
 	if runCtx.Err() != nil {
-		if ctx.Err() != nil {
-			return s.endCanceled(nil)
-		}
-		return s.endTimeout(nil)
+		return s.endCut(ctx, nil)
 	}
 	return s.fail(err)
+}
+
+// endCut ends a run its own end cut short (runCtx done): cancelled when the signal (ctx) did it, else
+// timed out. w is nil before the job is watched.
+func (s *step) endCut(ctx context.Context, w *watcher) *outcome {
+	if ctx.Err() != nil {
+		return s.endCanceled(w)
+	}
+	return s.endTimeout(w)
 }
 
 // submit sends the request once. It is retried inside the client only when it provably never
@@ -342,7 +359,7 @@ func (s *step) terminate(ctx context.Context) int {
 	if last := s.awaitStatus(ctx, func(st *jobapi.JobStatus) bool { return st.Finished }); last != nil {
 		s.lastCode = last.Job.Status
 	}
-	if isFinishedJob(s.lastCode) {
+	if jobstatus.JobFinished(s.lastCode) {
 		s.log.Info(s.t("msg.terminate_confirmed", s.jobID, s.statusName("job", s.lastCode)))
 	}
 	return s.lastCode

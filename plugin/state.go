@@ -26,14 +26,12 @@ type State struct {
 	SubmittedAt     time.Time `json:"submitted_at"`
 }
 
-// stateRoot is <workspace>/.jobFastExecuteScript (the workspace: bkWorkspace, else WORKSPACE, else cwd).
-func stateRoot(b Build, getenv func(string) string) string {
+// stateRoot is <workspace>/.jobFastExecuteScript (the workspace: bkWorkspace, else WORKSPACE from
+// input.json or the environment, else cwd).
+func stateRoot(b Build) string {
 	ws := b.Workspace
 	if ws == "" {
 		ws = b.WorkspaceEnv
-	}
-	if ws == "" {
-		ws = getenv("WORKSPACE")
 	}
 	if ws == "" {
 		ws, _ = os.Getwd()
@@ -41,8 +39,8 @@ func stateRoot(b Build, getenv func(string) string) string {
 	return filepath.Join(ws, "."+AtomCode)
 }
 
-func statePath(b Build, getenv func(string) string, taskID string) string {
-	return filepath.Join(stateRoot(b, getenv), safeName(taskID), "state.json")
+func statePath(b Build, taskID string) string {
+	return filepath.Join(stateRoot(b), safeName(taskID), "state.json")
 }
 
 // saveState writes the state file: once before the submit (no job id yet: the post action then looks
@@ -58,7 +56,7 @@ func (s *step) saveState(sub jobapi.Submitted) {
 		ScopeType: s.cfg.ScopeType, ScopeID: s.cfg.ScopeID, Operator: s.cfg.Operator, TaskName: s.cfg.TaskName,
 		TaskNameGiven: s.cfg.TaskNameGiven, OnCancel: s.cfg.OnCancel, JobURL: s.jobURL(), SubmittedAt: submitted,
 	}
-	if err := writeState(statePath(s.cfg.Build, s.env.Getenv, s.cfg.Build.TaskID), s.state); err != nil {
+	if err := writeState(statePath(s.cfg.Build, s.cfg.Build.TaskID), s.state); err != nil {
 		s.log.Warn(s.t("msg.state_failed", s.log.Redact(err.Error())))
 	}
 }

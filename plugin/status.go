@@ -1,14 +1,6 @@
 package plugin
 
-import (
-	"strconv"
-
-	"jobfastexecutescript/internal/jobstatus"
-)
-
-func isFinishedJob(code int) bool    { return jobstatus.JobFinished(code) }
-func isTargetFinished(code int) bool { return jobstatus.TargetFinished(code) }
-func isTargetSuccess(code int) bool  { return jobstatus.TargetSuccess(code) }
+import "strconv"
 
 // statusName is the localized name of a job ("job") or target ("target") status; unknown codes are named
 // by number.

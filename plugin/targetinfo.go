@@ -5,6 +5,7 @@ import (
 	"strconv"
 
 	"jobfastexecutescript/internal/jobapi"
+	"jobfastexecutescript/internal/jobstatus"
 )
 
 // target is one execute object's result as the step reports it.
@@ -47,7 +48,7 @@ func targetsOf(st *jobapi.JobStatus) []*target {
 	labels := uniqueLabels(results)
 	out := make([]*target, len(results))
 	for i, r := range results {
-		out[i] = &target{label: labels[i], res: r, ok: isTargetSuccess(r.Status)}
+		out[i] = &target{label: labels[i], res: r, ok: jobstatus.TargetSuccess(r.Status)}
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].label < out[j].label })
 	return out

@@ -7,6 +7,7 @@ import (
 
 	"jobfastexecutescript/internal/bkci"
 	"jobfastexecutescript/internal/jobapi"
+	"jobfastexecutescript/internal/jobstatus"
 	"jobfastexecutescript/internal/wait"
 )
 
@@ -110,9 +111,9 @@ func (w *watcher) observe(ctx context.Context, st *jobapi.JobStatus) {
 	w.total = len(results)
 	done, failed := 0, 0
 	for _, r := range results {
-		if isTargetFinished(r.Status) {
+		if jobstatus.TargetFinished(r.Status) {
 			done++
-			if !isTargetSuccess(r.Status) {
+			if !jobstatus.TargetSuccess(r.Status) {
 				failed++
 			}
 		}
@@ -136,17 +137,11 @@ func (w *watcher) observe(ctx context.Context, st *jobapi.JobStatus) {
 // batchNumber derives the current rolling batch from the expression and the number of targets that
 // have started: JOB exposes no batch number.
 func (w *watcher) batchNumber(st *jobapi.JobStatus) int {
-	if w.s.cfg.Rolling == nil || len(st.Steps) == 0 || len(st.Steps[0].Results) == 0 {
+	started := startedTargets(st)
+	if w.s.cfg.Rolling == nil || started < 0 {
 		return 1
 	}
-	results := st.Steps[0].Results
-	started := 0
-	for _, r := range results {
-		if r.Status != 5 {
-			started++
-		}
-	}
-	sizes, err := w.s.cfg.Rolling.Expr.Batches(len(results))
+	sizes, err := w.s.cfg.Rolling.Expr.Batches(len(st.Steps[0].Results))
 	if err != nil {
 		return 1
 	}
