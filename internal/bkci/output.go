@@ -5,8 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
+	"io"
+
+	"jobfastexecutescript/internal/atomicfile"
 )
 
 // Step statuses in output.json. BK-CI treats exactly "success" as success.
@@ -147,42 +148,13 @@ func MarshalOutput(o *Output) ([]byte, error) {
 // WriteOutput writes o to path (see MarshalOutput) atomically: a temporary file in the same
 // directory is written, synced and renamed over path, mode 0644. A failed write leaves no
 // temporary file behind and any previous file at path unchanged.
-func WriteOutput(path string, o *Output) (err error) {
+func WriteOutput(path string, o *Output) error {
 	b, err := MarshalOutput(o)
 	if err != nil {
 		return err
 	}
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".*.tmp")
-	if err != nil {
-		return fmt.Errorf("write output file: %w", err)
-	}
-	tmp := f.Name()
-	defer func() {
-		if err != nil {
-			_ = f.Close()
-			_ = os.Remove(tmp)
-		}
-	}()
-	if _, err = f.Write(b); err != nil {
+	if err := atomicfile.Write(path, 0o644, func(w io.Writer) error { _, err := w.Write(b); return err }); err != nil {
 		return fmt.Errorf("write output file %s: %w", path, err)
-	}
-	if err = f.Chmod(0o644); err != nil {
-		return fmt.Errorf("write output file %s: %w", path, err)
-	}
-	if err = f.Sync(); err != nil {
-		return fmt.Errorf("write output file %s: %w", path, err)
-	}
-	if err = f.Close(); err != nil {
-		return fmt.Errorf("write output file %s: %w", path, err)
-	}
-	if err = os.Rename(tmp, path); err != nil {
-		return fmt.Errorf("write output file %s: %w", path, err)
-	}
-	// Make the rename durable; not all platforms can sync a directory, so failures are ignored.
-	if d, derr := os.Open(dir); derr == nil {
-		_ = d.Sync()
-		_ = d.Close()
 	}
 	return nil
 }

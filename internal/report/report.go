@@ -4,7 +4,6 @@
 package report
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/json"
 	"errors"
@@ -14,6 +13,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"jobfastexecutescript/internal/atomicfile"
 	"jobfastexecutescript/internal/logvars"
 )
 
@@ -173,46 +173,11 @@ func Write(dir string, r *Result, t Translator) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("write report: %w", err)
 	}
-	if err := writeAtomic(dir, JSONFile, func(w io.Writer) error { return writeJSON(w, r) }); err != nil {
-		return fmt.Errorf("write report: %w", err)
+	if err := atomicfile.Write(filepath.Join(dir, JSONFile), 0o644, func(w io.Writer) error { return writeJSON(w, r) }); err != nil {
+		return fmt.Errorf("write report: %s: %w", JSONFile, err)
 	}
-	if err := writeAtomic(dir, HTMLFile, func(w io.Writer) error { return writeHTML(w, r, t) }); err != nil {
-		return fmt.Errorf("write report: %w", err)
-	}
-	return nil
-}
-
-// writeAtomic writes dir/name through a buffered temporary file and renames it into place.
-func writeAtomic(dir, name string, write func(io.Writer) error) (err error) {
-	f, err := os.CreateTemp(dir, "."+name+".*.tmp")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	defer func() {
-		if err != nil {
-			_ = f.Close()
-			_ = os.Remove(tmp)
-		}
-	}()
-	bw := bufio.NewWriterSize(f, 64<<10)
-	if err = write(bw); err != nil {
-		return fmt.Errorf("%s: %w", name, err)
-	}
-	if err = bw.Flush(); err != nil {
-		return fmt.Errorf("%s: %w", name, err)
-	}
-	if err = f.Chmod(0o644); err != nil {
-		return fmt.Errorf("%s: %w", name, err)
-	}
-	if err = f.Sync(); err != nil {
-		return fmt.Errorf("%s: %w", name, err)
-	}
-	if err = f.Close(); err != nil {
-		return fmt.Errorf("%s: %w", name, err)
-	}
-	if err = os.Rename(tmp, filepath.Join(dir, name)); err != nil {
-		return fmt.Errorf("%s: %w", name, err)
+	if err := atomicfile.Write(filepath.Join(dir, HTMLFile), 0o644, func(w io.Writer) error { return writeHTML(w, r, t) }); err != nil {
+		return fmt.Errorf("write report: %s: %w", HTMLFile, err)
 	}
 	return nil
 }
