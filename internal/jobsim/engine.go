@@ -69,8 +69,7 @@ type scriptSpec struct {
 }
 
 type task struct {
-	t         Target
-	batch     int
+	t         Target // t.Batch is 1-based; t.ExecuteCount is the run the task is on
 	status    int
 	exitCode  *int
 	errorCode int
@@ -78,7 +77,6 @@ type task struct {
 	start     int64
 	end       int64
 	log       logContent
-	execNo    int
 }
 
 // objKey identifies an execute object: type and resource id.
@@ -98,8 +96,6 @@ type job struct {
 	ended        int64
 	status       int
 	stepStatus   int
-	stepStarted  int64
-	stepEnded    int64
 	executeCount int
 	callbackURL  string
 	script       scriptSpec
@@ -172,13 +168,11 @@ func (s *Sim) newJob(j *job) {
 	}
 	for b, idxs := range j.batches {
 		for _, i := range idxs {
-			j.tasks[i].batch = b
 			j.tasks[i].t.Batch = b + 1
 		}
 	}
 	s.jobs[j.id] = j
 	s.jobList = append(s.jobList, j)
-	s.created++
 	s.notify()
 }
 
@@ -202,7 +196,7 @@ func (s *Sim) startJob(j *job) {
 	}
 	now := nowMillis()
 	j.status, j.started = StatusRunning, now
-	j.stepStatus, j.stepStarted = StatusRunning, now
+	j.stepStatus = StatusRunning // the one step starts and ends with the job
 	j.ctx, j.cancel = context.WithCancel(context.Background())
 	s.runBatch(j, 0)
 }
@@ -218,7 +212,6 @@ func (s *Sim) runBatch(j *job, b int) {
 		if tk.status == TargetLastSuccess {
 			continue
 		}
-		tk.execNo = j.executeCount
 		tk.t.ExecuteCount = j.executeCount
 		tk.start = now
 		if tk.t.AgentDown {
@@ -226,7 +219,7 @@ func (s *Sim) runBatch(j *job, b int) {
 			continue
 		}
 		tk.status, tk.errorCode = TargetRunning, 115
-		works = append(works, &work{ctx: j.ctx, job: j, task: tk, execNo: tk.execNo, target: tk.t, script: j.script, timeout: j.timeout})
+		works = append(works, &work{ctx: j.ctx, job: j, task: tk, target: tk.t, script: j.script, timeout: j.timeout})
 	}
 	j.pending = len(works)
 	s.notify()
@@ -242,7 +235,7 @@ func (s *Sim) runBatch(j *job, b int) {
 func (s *Sim) setLiveLog(w *work, l logContent) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if w.task.execNo == w.execNo && w.task.status == TargetRunning {
+	if w.current() && w.task.status == TargetRunning {
 		w.task.log = l
 		s.notify()
 	}
@@ -253,7 +246,7 @@ func (s *Sim) finishTask(w *work, r result) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	tk, j := w.task, w.job
-	if tk.execNo != w.execNo || tk.status != TargetRunning {
+	if !w.current() || tk.status != TargetRunning {
 		return
 	}
 	tk.end = nowMillis()
@@ -337,7 +330,7 @@ func (s *Sim) nextBatchAfterGap(j *job) {
 func (s *Sim) finishJob(j *job, status, stepStatus int) {
 	now := nowMillis()
 	j.status, j.stepStatus = status, stepStatus
-	j.ended, j.stepEnded = now, now
+	j.ended = now
 	if j.cancel != nil {
 		j.cancel()
 	}
@@ -376,15 +369,15 @@ func (s *Sim) finishStop(j *job) {
 func (s *Sim) resetForRetry(j *job, all bool) {
 	j.executeCount++
 	j.status, j.stepStatus = StatusRunning, StatusRunning
-	j.ended, j.stepEnded = 0, 0
+	j.ended = 0
 	j.ctx, j.cancel = context.WithCancel(context.Background())
 	for _, tk := range j.tasks {
 		switch {
-		case tk.batch < j.cur && targetSuccess(tk.status):
+		case tk.t.Batch-1 < j.cur && targetSuccess(tk.status):
 			tk.status, tk.log = TargetLastSuccess, nil
-		case tk.batch == j.cur && targetSuccess(tk.status) && !all:
+		case tk.t.Batch-1 == j.cur && targetSuccess(tk.status) && !all:
 			tk.status, tk.log = TargetLastSuccess, nil
-		case tk.batch >= j.cur:
+		case tk.t.Batch-1 >= j.cur:
 			tk.status, tk.exitCode, tk.tag, tk.errorCode, tk.start, tk.end, tk.log = TargetWaiting, nil, nil, 0, 0, 0, nil
 		}
 	}
@@ -418,10 +411,9 @@ func (s *Sim) UITerminate(id int64, final int) error {
 	if err != nil {
 		return err
 	}
-	if j.status != StatusRunning && j.status != StatusWaitingUser {
+	if s.stop(j, final) != nil {
 		return fmt.Errorf("terminate job %d in status %d: %w", id, j.status, ErrJobState)
 	}
-	s.terminate(j, final)
 	return nil
 }
 
@@ -491,6 +483,15 @@ func (s *Sim) retryHook(id int64, all bool) error {
 }
 
 // continueRolling applies operate_step_instance 13; s.mu must be held.
+// stop terminates a job, allowed only while it is 2 RUNNING or 7 WAITING_USER; s.mu must be held.
+func (s *Sim) stop(j *job, final int) *apiError {
+	if j.status != StatusRunning && j.status != StatusWaitingUser {
+		return jobErr(CodeUnsupportedOp)
+	}
+	s.terminate(j, final)
+	return nil
+}
+
 func (s *Sim) continueRolling(j *job) *apiError {
 	if j.stepStatus != StatusWaitingUser || !j.rolling || j.cur+1 >= len(j.batches) {
 		return jobErr(CodeUnsupportedOp)
@@ -515,7 +516,7 @@ func (s *Sim) ignoreError(j *job) *apiError {
 		return jobErr(CodeUnsupportedOp)
 	}
 	if j.rolling && j.cur+1 < len(j.batches) {
-		j.status, j.ended, j.stepEnded = StatusRunning, 0, 0
+		j.status, j.ended = StatusRunning, 0
 		j.ctx, j.cancel = context.WithCancel(context.Background())
 		s.nextBatchAfterGap(j)
 		return nil

@@ -112,14 +112,12 @@ var messages = map[string][2]string{
 	"QueryObjectsRange":       {"Query execute objects size must be between 1 and 500", "单次查询执行对象数量范围必须在 1-500 之间"},
 }
 
-// apiError is a JOB business error: HTTP 200 (unless status is set) with result:false.
+// apiError is a JOB business error: HTTP 200 with result:false.
 type apiError struct {
 	code       int
 	key        string
 	args       []string
-	status     int
 	permission any
-	raw        string
 }
 
 func jobErr(code int, args ...string) *apiError {
@@ -136,9 +134,6 @@ func badRequest() *apiError { return jobErr(CodeBadRequest) }
 func internalErr() *apiError { return jobErr(CodeInternal) }
 
 func (e *apiError) message(en bool) string {
-	if e.raw != "" {
-		return e.raw
-	}
 	m, ok := messages[e.key]
 	if !ok {
 		return e.key

@@ -108,12 +108,15 @@ type work struct {
 	ctx      context.Context
 	job      *job
 	task     *task
-	execNo   int
-	target   Target
+	target   Target // a copy of task.t when the work was made: read without the lock
 	script   scriptSpec
 	timeout  time.Duration
 	released bool
 }
+
+// current reports whether the task is still on the run this work was made for (a retry starts a new
+// one); s.mu must be held.
+func (w *work) current() bool { return w.task.t.ExecuteCount == w.target.ExecuteCount }
 
 type runner interface {
 	enqueue(w *work)

@@ -108,7 +108,7 @@ func (s *Sim) Jobs() []JobSnapshot {
 func (s *Sim) JobsCreated() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.created
+	return len(s.jobList) // jobs are never removed
 }
 
 // Count is the number of requests routed to an endpoint (EPUnknown for unmatched ones).

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"sort"
 	"strconv"
 )
@@ -397,12 +398,7 @@ func (x *index) scope(typ, id string) (scope, bool) {
 }
 
 func (sc scope) hasBiz(biz int64) bool {
-	for _, b := range sc.bizIDs {
-		if b == biz {
-			return true
-		}
-	}
-	return false
+	return slices.Contains(sc.bizIDs, biz)
 }
 
 func (sc scope) ownsAccount(a *Account) bool {

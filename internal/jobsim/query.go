@@ -2,6 +2,7 @@ package jobsim
 
 import (
 	"errors"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -114,29 +115,13 @@ func (s *Sim) execObject(tk *task) execObjectJSON {
 
 // canView applies JOB's view rule: the operator may always view; others need view_history.
 func (s *Sim) canView(j *job, user string) bool {
-	if !s.opts.EnforceViewPermission || user == j.operator {
-		return true
-	}
-	for _, u := range s.opts.ViewHistoryUsers {
-		if u == user {
-			return true
-		}
-	}
-	return false
+	return !s.opts.EnforceViewPermission || user == j.operator || slices.Contains(s.opts.ViewHistoryUsers, user)
 }
 
 func viewDenied(user string, j *job) *apiError {
 	e := jobErr(CodePermissionDenied, user)
-	e.permission = map[string]any{
-		"system_id": "bk_job", "system_name": "作业平台",
-		"actions": []map[string]any{{
-			"id": "view_history", "name": "查看执行历史",
-			"related_resource_types": []map[string]any{{
-				"system_id": "bk_cmdb", "system_name": "配置平台", "type": "biz", "type_name": "业务",
-				"instances": [][]map[string]string{{{"id": j.scope.ID, "type": "biz", "type_name": "业务"}}},
-			}},
-		}},
-	}
+	e.permission = iamBlock("view_history", "查看执行历史", "biz", "业务",
+		[][]map[string]string{{{"id": j.scope.ID, "type": "biz", "type_name": "业务"}}})
 	return e
 }
 
@@ -202,7 +187,7 @@ func (s *Sim) statusOf(j *job, include bool) statusJSON {
 	}
 	st := stepJSON{
 		ID: j.stepID, Name: j.name, Status: j.stepStatus, Type: 1, ExecuteCount: j.executeCount,
-		StartTime: ms(j.stepStarted), EndTime: ms(j.stepEnded), TotalTime: span(j.stepStarted, j.stepEnded), CreateTime: ms(j.created),
+		StartTime: ms(j.started), EndTime: ms(j.ended), TotalTime: span(j.started, j.ended), CreateTime: ms(j.created),
 	}
 	if include && j.status != StatusBlank {
 		st.Results = make([]resultJSON, 0, len(j.tasks))
@@ -237,10 +222,7 @@ func (s *Sim) handleLogs(rc *reqCtx) (any, *apiError) {
 	if err != nil {
 		return nil, badRequest()
 	}
-	_, present, err := o.array("execute_object_list")
-	if err != nil {
-		return nil, badRequest()
-	}
+	present := o.has("execute_object_list")
 	objs, err := o.objList("execute_object_list")
 	if err != nil {
 		return nil, badRequest()
@@ -341,10 +323,9 @@ func (s *Sim) handleOperateJob(rc *reqCtx) (any, *apiError) {
 	}
 	switch *code {
 	case 1:
-		if j.status != StatusRunning && j.status != StatusWaitingUser {
-			return nil, jobErr(CodeUnsupportedOp)
+		if aerr := s.stop(j, StatusStopSuccess); aerr != nil {
+			return nil, aerr
 		}
-		s.terminate(j, StatusStopSuccess)
 	case 2:
 		// Start is only for jobs created with start_task=false, which this endpoint never creates.
 		return nil, jobErr(CodeUnsupportedOp)

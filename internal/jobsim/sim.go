@@ -113,7 +113,6 @@ type Request struct {
 type Sim struct {
 	opts    Options
 	idx     *index
-	prefix  string
 	danger  []*dangerRule
 	exec    runner
 	closing chan struct{}
@@ -123,7 +122,6 @@ type Sim struct {
 	jobList    []*job
 	nextJobID  int64
 	nextStepID int64
-	created    int
 	changed    chan struct{}
 	counts     map[Endpoint]int
 	requests   []Request
@@ -180,7 +178,7 @@ func New(opts Options) (*Sim, error) {
 		return nil, err
 	}
 	s := &Sim{
-		opts: opts, idx: idx, prefix: opts.Prefix, danger: danger, closing: make(chan struct{}),
+		opts: opts, idx: idx, danger: danger, closing: make(chan struct{}),
 		jobs: map[int64]*job{}, nextJobID: opts.FirstJobID, nextStepID: opts.FirstJobID * 10,
 		changed: make(chan struct{}), counts: map[Endpoint]int{},
 		httpClient: &http.Client{Transport: &http.Transport{Proxy: nil, TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}}, // JOB trusts self-signed callback certificates
@@ -205,7 +203,7 @@ func (s *Sim) Start() (string, error) {
 	s.mu.Lock()
 	s.ln = ln
 	s.srv = &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second}
-	s.baseURL = "http://" + ln.Addr().String() + s.prefix
+	s.baseURL = "http://" + ln.Addr().String() + s.opts.Prefix
 	base := s.baseURL
 	s.mu.Unlock()
 	srv := s.srv
@@ -274,7 +272,7 @@ func (s *Sim) setGrantsLocked(app string, eps []Endpoint) {
 }
 
 func (s *Sim) route(method, path string) (Endpoint, bool) {
-	rest, ok := strings.CutPrefix(path, s.prefix)
+	rest, ok := strings.CutPrefix(path, s.opts.Prefix)
 	if !ok {
 		return EPUnknown, false
 	}
@@ -464,11 +462,7 @@ func (s *Sim) dispatch(w http.ResponseWriter, rc *reqCtx, ep Endpoint) {
 		}
 	}
 	if aerr != nil {
-		st := aerr.status
-		if st == 0 {
-			st = http.StatusOK
-		}
-		writeJSON(w, st, jobEnvelope{Code: aerr.code, RequestID: rc.requestID, Message: aerr.message(rc.en), Permission: aerr.permission})
+		writeJSON(w, http.StatusOK, jobEnvelope{Code: aerr.code, RequestID: rc.requestID, Message: aerr.message(rc.en), Permission: aerr.permission})
 		return
 	}
 	writeJSON(w, http.StatusOK, jobEnvelope{Code: CodeOK, Result: true, RequestID: rc.requestID, Data: data})

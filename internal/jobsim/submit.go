@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -636,12 +637,10 @@ func (s *Sim) handleSubmit(rc *reqCtx) (any, *apiError) {
 	if len(tasks) > s.opts.MaxTargets {
 		return nil, jobErr(CodeTooManyTargets, strconv.Itoa(s.opts.MaxTargets))
 	}
-	for _, u := range s.opts.DeniedUsers {
-		if u == rc.user {
-			e := jobErr(CodePermissionDenied, rc.user)
-			e.permission = permissionBlock(tasks)
-			return nil, e
-		}
+	if slices.Contains(s.opts.DeniedUsers, rc.user) {
+		e := jobErr(CodePermissionDenied, rc.user)
+		e.permission = permissionBlock(tasks)
+		return nil, e
 	}
 	timeout := 7200
 	if r.timeout != nil {
@@ -898,15 +897,6 @@ func (s *Sim) topoHosts(sc scope, nodeType string, id int64) []int64 {
 	return nil
 }
 
-func inList(list []string, v string) bool {
-	for _, x := range list {
-		if x == v {
-			return true
-		}
-	}
-	return false
-}
-
 // resolveKube applies one container filter as ContainerServiceImpl.listContainerByContainerFilter does.
 func (s *Sim) resolveKube(sc scope, k kubeReq) ([]*containerRef, *apiError) {
 	var cands []*containerRef
@@ -919,7 +909,7 @@ func (s *Sim) resolveKube(sc scope, k kubeReq) ([]*containerRef, *apiError) {
 		return pickOne(cands, k.anyOne), nil
 	}
 	clusterOK := func(c *containerRef) bool {
-		return !k.cluster.present || len(k.cluster.names) == 0 || inList(k.cluster.names, c.cluster.UID)
+		return !k.cluster.present || len(k.cluster.names) == 0 || slices.Contains(k.cluster.names, c.cluster.UID)
 	}
 	anyCluster := func() bool {
 		for _, c := range cands {
@@ -938,7 +928,7 @@ func (s *Sim) resolveKube(sc scope, k kubeReq) ([]*containerRef, *apiError) {
 		if nsNamed {
 			found := false
 			for _, c := range cands {
-				found = found || inList(k.ns.names, c.ns.Name)
+				found = found || slices.Contains(k.ns.names, c.ns.Name)
 			}
 			if !found {
 				return nil, nil
@@ -949,15 +939,15 @@ func (s *Sim) resolveKube(sc scope, k kubeReq) ([]*containerRef, *apiError) {
 		}
 		cands = filter(cands, func(c *containerRef) bool {
 			return c.workload != nil && c.workload.Kind == *k.kind && clusterOK(c) &&
-				(!nsNamed || inList(k.ns.names, c.ns.Name)) &&
-				(len(k.workload.names) == 0 || inList(k.workload.names, c.workload.Name))
+				(!nsNamed || slices.Contains(k.ns.names, c.ns.Name)) &&
+				(len(k.workload.names) == 0 || slices.Contains(k.workload.names, c.workload.Name))
 		})
 	case k.ns.present:
 		if k.cluster.present && !anyCluster() {
 			return nil, nil
 		}
 		cands = filter(cands, func(c *containerRef) bool {
-			return clusterOK(c) && (len(k.ns.names) == 0 || inList(k.ns.names, c.ns.Name))
+			return clusterOK(c) && (len(k.ns.names) == 0 || slices.Contains(k.ns.names, c.ns.Name))
 		})
 	case k.cluster.present:
 		cands = filter(cands, clusterOK)
@@ -967,7 +957,7 @@ func (s *Sim) resolveKube(sc scope, k kubeReq) ([]*containerRef, *apiError) {
 	}
 	if k.pod {
 		if len(k.podNames) > 0 {
-			cands = filter(cands, func(c *containerRef) bool { return inList(k.podNames, c.pod.Name) })
+			cands = filter(cands, func(c *containerRef) bool { return slices.Contains(k.podNames, c.pod.Name) })
 		}
 		reqs, usable, aerr := labelRules(k)
 		if aerr != nil {
@@ -976,7 +966,7 @@ func (s *Sim) resolveKube(sc scope, k kubeReq) ([]*containerRef, *apiError) {
 		cands = filter(cands, func(c *containerRef) bool { return usable && labelsel.Matches(reqs, c.pod.Labels) })
 	}
 	if k.container.present && len(k.container.names) > 0 {
-		cands = filter(cands, func(c *containerRef) bool { return inList(k.container.names, c.c.Name) })
+		cands = filter(cands, func(c *containerRef) bool { return slices.Contains(k.container.names, c.c.Name) })
 	}
 	return pickOne(cands, k.anyOne), nil
 }
@@ -1061,12 +1051,17 @@ func permissionBlock(tasks []*task) map[string]any {
 		}
 		instances = append(instances, []map[string]string{{"id": tk.t.ResourceID, "type": "host", "type_name": "主机", "name": tk.t.Label}})
 	}
+	return iamBlock("quick_execute_script", "快速执行脚本", "host", "主机", instances)
+}
+
+// iamBlock is the permission block of a JOB error: one bk_job action on CMDB resources of one type.
+func iamBlock(actionID, actionName, resType, resTypeName string, instances [][]map[string]string) map[string]any {
 	return map[string]any{
 		"system_id": "bk_job", "system_name": "作业平台",
 		"actions": []map[string]any{{
-			"id": "quick_execute_script", "name": "快速执行脚本",
+			"id": actionID, "name": actionName,
 			"related_resource_types": []map[string]any{{
-				"system_id": "bk_cmdb", "system_name": "配置平台", "type": "host", "type_name": "主机",
+				"system_id": "bk_cmdb", "system_name": "配置平台", "type": resType, "type_name": resTypeName,
 				"instances": instances,
 			}},
 		}},
