@@ -45,8 +45,6 @@ const (
 
 // Options configure a Harness.
 type Options struct {
-	// Root is the module root; empty means the go.mod directory above the working directory.
-	Root string
 	// Binary is a prebuilt plugin; empty means build one (stripped, as released) into a temporary dir.
 	Binary string
 	// LargeTargets is the size of the large fleet (default 30000).
@@ -56,8 +54,6 @@ type Options struct {
 	// ProfileDir, when set, makes every plugin run write a CPU profile and an allocation profile there
 	// (<run>.cpu.pprof, <run>.allocs.pprof; see JOBFAST_CPUPROFILE in main.go).
 	ProfileDir string
-	// Env is extra environment for every plugin run (e.g. GODEBUG=gctrace=1).
-	Env map[string]string
 }
 
 // Harness owns the simulator, the built binary and the per-target outcomes of the jobs it starts.
@@ -68,6 +64,7 @@ type Harness struct {
 	Sim *jobsim.Sim
 
 	opts    Options
+	root    string // the module root: the go.mod directory above the working directory
 	tmp     string
 	runs    atomic.Int64
 	mu      sync.Mutex
@@ -93,22 +90,19 @@ func New(ctx context.Context, opts Options) (*Harness, error) {
 		return nil, fmt.Errorf("temp dir: %w", err)
 	}
 	h.tmp = tmp
+	wd, err := os.Getwd()
+	if err != nil {
+		h.Close()
+		return nil, fmt.Errorf("working dir: %w", err)
+	}
+	if h.root, err = agent.ModuleRoot(wd); err != nil {
+		h.Close()
+		return nil, err
+	}
 	h.Binary = opts.Binary
 	if h.Binary == "" {
-		root := opts.Root
-		if root == "" {
-			wd, err := os.Getwd()
-			if err != nil {
-				h.Close()
-				return nil, fmt.Errorf("working dir: %w", err)
-			}
-			if root, err = agent.ModuleRoot(wd); err != nil {
-				h.Close()
-				return nil, err
-			}
-		}
 		h.logf("building the plugin (stripped, -trimpath -ldflags=-s -w)")
-		if h.Binary, err = agent.Build(ctx, root, tmp, "-ldflags", "-s -w"); err != nil {
+		if h.Binary, err = agent.Build(ctx, h.root, tmp, "-ldflags", "-s -w"); err != nil {
 			h.Close()
 			return nil, err
 		}
@@ -351,9 +345,6 @@ func (h *Harness) RunPlugin(ctx context.Context, j Job) (*Run, error) {
 		in["callbackBaseUrl"] = fmt.Sprintf("http://127.0.0.1:%d", port)
 	}
 	env := map[string]string{"BK_CI_LOCALE_LANGUAGE": "en_US"}
-	for k, v := range h.opts.Env {
-		env[k] = v
-	}
 	if d := h.opts.ProfileDir; d != "" {
 		env["JOBFAST_CPUPROFILE"] = filepath.Join(d, user+".cpu.pprof")
 		env["JOBFAST_MEMPROFILE"] = filepath.Join(d, user+".allocs.pprof")

@@ -33,15 +33,14 @@ echo "== fuzz (short)"
 # fixed in Go 1.27), a failure without any crashing input. A count stops without that deadline.
 # 20000 inputs take 1-10 s per fuzzer on a 2-core machine. FUZZTIME=30s (or 1000000x) fuzzes longer.
 FUZZTIME=${FUZZTIME:-20000x}
-for pkg in $(go list ./...); do
-  dir=$(go list -f '{{.Dir}}' "$pkg")
+while read -r pkg dir; do
   for fuzz in $(grep -ho '^func Fuzz[A-Za-z0-9_]*' "$dir"/*_test.go 2>/dev/null | sed 's/^func //' | sort -u); do
     echo "-- $pkg $fuzz"
-    if ! out=$(go test -run '^$' -fuzz "^${fuzz}\$" -fuzztime "$FUZZTIME" "$pkg" 2>&1); then
+    if ! out=$(go test -run '^$' -fuzz "^${fuzz}\$" -fuzztime "$FUZZTIME" "$pkg" 2>&1 </dev/null); then
       echo "$out"; exit 1
     fi
   done
-done
+done < <(go list -f '{{.ImportPath}} {{.Dir}}' ./...)
 
 echo "== release package (all platforms) and its guards"
 if ! out=$(JOBFAST_PACKAGE_ALL=1 go test -count=1 -run '^TestPackage$' ./e2e 2>&1); then

@@ -9,6 +9,7 @@ package labelsel
 import (
 	"fmt"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -33,12 +34,7 @@ var Operators = []Operator{Equals, NotEquals, In, NotIn, Exists, NotExists, Gt, 
 
 // Valid reports whether o is one of JOB's operators.
 func (o Operator) Valid() bool {
-	for _, v := range Operators {
-		if o == v {
-			return true
-		}
-	}
-	return false
+	return slices.Contains(Operators, o)
 }
 
 // Requirement is one label requirement: {key, operator, values}.
@@ -190,9 +186,9 @@ func matchOne(r Requirement, labels map[string]string) bool {
 	v, ok := labels[r.Key]
 	switch r.Operator {
 	case Equals, In:
-		return ok && contains(r.Values, v)
+		return ok && slices.Contains(r.Values, v)
 	case NotEquals, NotIn:
-		return !ok || !contains(r.Values, v)
+		return !ok || !slices.Contains(r.Values, v)
 	case Exists:
 		return ok
 	case NotExists:
@@ -213,13 +209,4 @@ func matchOne(r Requirement, labels map[string]string) bool {
 	default:
 		return false
 	}
-}
-
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
 }

@@ -3,6 +3,7 @@ package labelsel
 import (
 	"fmt"
 	"strconv"
+	"strings"
 )
 
 type token int
@@ -98,27 +99,14 @@ func (l *lexer) scanIdentifier() item {
 			break
 		}
 	}
-	end := l.pos
-	if end > len(l.s) {
-		end = len(l.s)
-	}
-	s := l.s[start:end]
-	if i := indexNUL(s); i >= 0 {
+	s := l.s[start:l.pos]
+	if i := strings.IndexByte(s, 0); i >= 0 {
 		s = s[:i]
 	}
 	if t, ok := string2token[s]; ok {
 		return item{t, s}
 	}
 	return item{tokIdentifier, s}
-}
-
-func indexNUL(s string) int {
-	for i := 0; i < len(s); i++ {
-		if s[i] == 0 {
-			return i
-		}
-	}
-	return -1
 }
 
 func (l *lexer) scanSpecial() item {
@@ -452,10 +440,8 @@ func (p *parser) parseExactValue() ([]string, error) {
 	return nil, syntaxErr(p.litAt(p.pos), "identifier")
 }
 
+// newRequirement checks the values for the operator; parseKeyAndInferOperator has validated key.
 func newRequirement(key string, op rawOp, values []string) (Requirement, error) {
-	if msg := validateKey(key, true); msg != "" {
-		return Requirement{}, &Error{Part: key, Reason: "invalid label key: " + msg}
-	}
 	switch op {
 	case opIn, opNotIn:
 		if len(values) == 0 {

@@ -182,13 +182,17 @@ func pack(ctx context.Context, o options, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if err := publish(stage, out, zipName, bins, zipSum); err != nil {
+	binSums := make([]string, len(bins))
+	for i, b := range bins {
+		binSums[i] = sum256(b.data)
+	}
+	if err := publish(stage, out, zipName, bins, binSums, zipSum); err != nil {
 		return err
 	}
 
 	fmt.Fprintf(stdout, "built in %s\n", time.Since(start).Round(100*time.Millisecond))
-	for _, b := range bins {
-		fmt.Fprintf(stdout, "  %-44s %10d bytes %6.2f MiB  sha256 %s\n", b.name, len(b.data), mib(len(b.data)), sum256(b.data))
+	for i, b := range bins {
+		fmt.Fprintf(stdout, "  %-44s %10d bytes %6.2f MiB  sha256 %s\n", b.name, len(b.data), mib(len(b.data)), binSums[i])
 		if b.name == "bin/linux_amd64/"+agent.BinaryName && len(b.data) > sizeGoal {
 			fmt.Fprintf(stderr, "note: %s is %.2f MiB, above the %d MiB goal\n", b.name, mib(len(b.data)), sizeGoal>>20)
 		}
@@ -200,11 +204,12 @@ func pack(ctx context.Context, o options, stdout, stderr io.Writer) error {
 
 func mib(n int) float64 { return float64(n) / (1 << 20) }
 
-// publish moves the staged results into out, replacing an earlier package.
-func publish(stage, out, zipName string, bins []entry, zipSum string) error {
+// publish moves the staged results into out, replacing an earlier package. binSums are the bins'
+// SHA-256 sums, in order.
+func publish(stage, out, zipName string, bins []entry, binSums []string, zipSum string) error {
 	var sums strings.Builder
-	for _, b := range bins {
-		fmt.Fprintf(&sums, "%s  %s\n", sum256(b.data), b.name)
+	for i, b := range bins {
+		fmt.Fprintf(&sums, "%s  %s\n", binSums[i], b.name)
 	}
 	fmt.Fprintf(&sums, "%s  %s\n", zipSum, zipName)
 	files := map[string]string{
