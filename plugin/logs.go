@@ -51,7 +51,7 @@ func (st *streamer) update(ctx context.Context, results []jobapi.ObjectResult) {
 	unique := uniqueLabels(results)
 	for i, r := range results {
 		k := r.Object.Key()
-		if st.finished[k] || r.Status == 5 || !k.Valid() { // no resource id: its log cannot be asked for
+		if st.finished[k] || r.Status == jobstatus.TargetWaiting || !k.Valid() { // no resource id: its log cannot be asked for
 			continue
 		}
 		keys = append(keys, k)

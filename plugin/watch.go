@@ -70,7 +70,7 @@ func (w *watcher) poll(ctx context.Context) (*jobapi.JobStatus, error) {
 	}
 	w.s.panicPoint("poll")
 	// The end, and a new rolling pause, are judged with the results (to name the batch waiting).
-	if !withResults && (st.Finished || (st.Job.Status == 7 && !w.waiting)) {
+	if !withResults && (st.Finished || (st.Job.Status == jobstatus.JobWaitingUser && !w.waiting)) {
 		st, err = w.s.client.GetJobInstanceStatus(ctx, w.s.scope(), w.sub.JobInstanceID, true)
 		if err != nil {
 			return nil, err
@@ -93,7 +93,7 @@ func (w *watcher) observe(ctx context.Context, st *jobapi.JobStatus) {
 	if st.Job.Status != prev {
 		s.log.Info(s.t("msg.job_status", s.statusName("job", st.Job.Status), st.Job.Status))
 	}
-	if st.Job.Status == 7 {
+	if st.Job.Status == jobstatus.JobWaitingUser {
 		// One message per pause: JOB may run a confirmed batch and pause again between two polls, so a
 		// pause is new when more targets have started since the last one.
 		started := startedTargets(st)
@@ -166,7 +166,7 @@ func startedTargets(st *jobapi.JobStatus) int {
 	}
 	n := 0
 	for _, r := range st.Steps[0].Results {
-		if r.Status != 5 {
+		if r.Status != jobstatus.TargetWaiting {
 			n++
 		}
 	}
