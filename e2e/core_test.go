@@ -107,7 +107,7 @@ func TestSuccess(t *testing.T) {
 			t.Errorf("%s: sub-tag not finished", label)
 		}
 	}
-	st, err := os.ReadFile(statePath(res.ws, "e-task1"))
+	st, err := os.ReadFile(statePath(res.dataDir))
 	if err != nil || gjson.GetBytes(st, "job_instance_id").String() != res.data("job_instance_id") {
 		t.Errorf("state file: %s %v", st, err)
 	}

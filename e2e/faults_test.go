@@ -337,7 +337,7 @@ func hzWantFinal(t *testing.T, sim *jobsim.Sim, want int) {
 // claimed when no job exists (the state file written before the submit holds no id).
 func hzWantIDs(t *testing.T, sim *jobsim.Sim, res *result, jobs int) {
 	t.Helper()
-	st, err := os.ReadFile(statePath(res.ws, "e-task1"))
+	st, err := os.ReadFile(statePath(res.dataDir))
 	if jobs == 0 {
 		if id := res.data("job_instance_id"); id != "" {
 			t.Errorf("job_instance_id = %q without a job", id)

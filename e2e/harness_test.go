@@ -22,7 +22,10 @@ const (
 	appSecret = "E2E-APP-SECRET-7f3c9a1b"
 )
 
-var binary string
+var (
+	binary string
+	form   *agent.Form // task.json's inputs: a new step is saved with their defaults
+)
 
 func TestMain(m *testing.M) {
 	os.Exit(func() int {
@@ -35,6 +38,10 @@ func TestMain(m *testing.M) {
 		wd, _ := os.Getwd()
 		root, err := agent.ModuleRoot(wd)
 		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		if form, err = agent.LoadForm(root); err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			return 1
 		}
@@ -79,7 +86,9 @@ type stepRun struct {
 	step *agent.Step
 }
 
-// newStep prepares a run with a valid form (3 demo hosts, an echo script) overridden by kv pairs.
+// newStep prepares a run with a valid form (3 demo hosts, an echo script) overridden by kv pairs. As
+// BK-CI's worker builds it, input.json holds the build variables, then the step's saved inputs: every
+// form field's default, overridden by what the test sets (agent.Step).
 func newStep(t *testing.T, sim *jobsim.Sim, kv ...string) *stepRun {
 	t.Helper()
 	dir := t.TempDir()
@@ -107,14 +116,10 @@ func newStep(t *testing.T, sim *jobsim.Sim, kv ...string) *stepRun {
 		},
 	}
 	for i := 0; i+1 < len(kv); i += 2 {
-		if kv[i+1] == "<unset>" {
-			delete(in, kv[i])
-			continue
-		}
-		in[kv[i]] = kv[i+1]
+		in[kv[i]] = kv[i+1] // agent.Unset leaves a field out of the saved step, a variable out of the build
 	}
-	return &stepRun{t: t, sim: sim, step: &agent.Step{Binary: binary, DataDir: filepath.Join(dir, "data"), Workspace: ws, Input: in,
-		Env: map[string]string{"BK_CI_LOCALE_LANGUAGE": fmt.Sprint(in["BK_CI_LOCALE_LANGUAGE"])}}}
+	return &stepRun{t: t, sim: sim, step: &agent.Step{Binary: binary, TmpDir: filepath.Join(dir, "tmp"), Workspace: ws,
+		Form: form, Input: in, Env: map[string]string{"BK_CI_LOCALE_LANGUAGE": fmt.Sprint(in["BK_CI_LOCALE_LANGUAGE"])}}}
 }
 
 // private sets a private config key (empty removes it).
@@ -131,8 +136,9 @@ func (r *stepRun) private(k, v string) *stepRun {
 // result is a finished run.
 type result struct {
 	*agent.Result
-	out gjson.Result
-	ws  string
+	out     gjson.Result
+	ws      string
+	dataDir string
 }
 
 func (r *stepRun) run(args ...string) *result {
@@ -166,7 +172,7 @@ func (r *stepRun) finish(res *agent.Result) *result {
 			}
 		}
 	}
-	return &result{Result: res, out: out, ws: r.step.Workspace}
+	return &result{Result: res, out: out, ws: r.step.Workspace, dataDir: r.step.DataDir}
 }
 
 func (res *result) data(name string) string {
@@ -194,6 +200,7 @@ func wantSubmits(t *testing.T, sim *jobsim.Sim, jobs, submits int) {
 	}
 }
 
-func statePath(ws, task string) string {
-	return filepath.Join(ws, ".jobFastExecuteScript", task, "state.json")
+// statePath is the state file in a run's data dir (plugin/state.go).
+func statePath(dataDir string) string {
+	return filepath.Join(dataDir, "jobFastExecuteScript.state.json")
 }

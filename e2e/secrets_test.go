@@ -135,8 +135,11 @@ func hzRunSecretCase(t *testing.T, c hzSecretCase) {
 	}
 	texts := map[string]string{"stdout": res.Stdout, "stderr": res.Stderr, "output.json": string(res.Output)}
 	hzReadTree(t, filepath.Join(res.ws, ".jobFastExecuteScript"), texts)
+	if b, err := os.ReadFile(statePath(res.dataDir)); err == nil {
+		texts["state.json"] = string(b)
+	}
 	if c.jobs == 1 && c.panicAt != "load" {
-		if _, ok := texts[filepath.Join("e-task1", "state.json")]; !ok {
+		if _, ok := texts["state.json"]; !ok {
 			t.Errorf("no state file among %v", hzKeys(texts))
 		}
 	}

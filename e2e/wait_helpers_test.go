@@ -213,12 +213,24 @@ func freePort(t *testing.T) string {
 	return port
 }
 
-// postStep prepares the post action of r's step: same workspace, its own task id, parentTaskId set.
+// postStep prepares the post action of r's step as BK-CI runs it on an agent: in the same worker (the
+// same temporary dir, where the step's data dir is), the same workspace, its own task id, parentTaskId
+// set, and the step's saved inputs.
 func postStep(t *testing.T, sim *jobsim.Sim, r *stepRun, kv ...string) *stepRun {
 	t.Helper()
 	p := newStep(t, sim, append([]string{"BK_CI_BUILD_TASK_ID", "e-post1", "parentTaskId", "e-task1"}, kv...)...)
+	p.step.TmpDir = r.step.TmpDir
 	p.step.Workspace = r.step.Workspace
 	p.step.Input["bkWorkspace"] = r.step.Workspace
+	return p
+}
+
+// agentlessPost is postStep on an agentless job: the same worker, a fresh workspace of its own
+// (bk-ci MarketAtomTask.kt gives each task of such a job a new temporary workspace).
+func agentlessPost(t *testing.T, sim *jobsim.Sim, r *stepRun, kv ...string) *stepRun {
+	t.Helper()
+	p := newStep(t, sim, append([]string{"BK_CI_BUILD_TASK_ID", "e-post1", "parentTaskId", "e-task1"}, kv...)...)
+	p.step.TmpDir = r.step.TmpDir
 	return p
 }
 

@@ -265,7 +265,7 @@ func TestAmbiguousSubmit(t *testing.T) {
 				res.data("step_instance_id") != fmt.Sprint(job.StepID) {
 				t.Errorf("outputs %s, simulated job %d %q step %d", res.Output, job.ID, job.Name, job.StepID)
 			}
-			st, err := os.ReadFile(statePath(res.ws, "e-task1"))
+			st, err := os.ReadFile(statePath(res.dataDir))
 			if err != nil || gjson.GetBytes(st, "job_instance_id").Int() != job.ID {
 				t.Errorf("state file: %s %v", st, err)
 			}
@@ -276,27 +276,28 @@ func TestAmbiguousSubmit(t *testing.T) {
 	}
 }
 
-// TestAmbiguousSubmitNamedInForm: with a task name from the form, which is not unique per run, a lost
-// submit answer is not followed by a look-up (it could find a retry's or a parallel build's job): the
-// step fails as "outcome unknown" and names the task name to search for.
-func TestAmbiguousSubmitNamedInForm(t *testing.T) {
+// TestLostSubmitNamedInForm: a task name from the form is not unique per run, but the step appends the
+// run's marker to it: after a lost submit answer the look-up finds this run's job, never another build's
+// job of the same form name (started a moment before, still running).
+func TestLostSubmitNamedInForm(t *testing.T) {
 	t.Parallel()
 	sim := startSim(t, jobsim.Options{})
-	sim.Inject(jobsim.Fault{Endpoint: jobsim.EPSubmit, Calls: jobsim.Nth(1), Kind: jobsim.FaultCreatedLost})
+	other := newStep(t, sim, "taskName", "nightly-deploy", "wait", "none", "BK_CI_BUILD_ID", "b-other").run()
+	other.wantStatus(t, "success", 0, "submitted")
+	sim.Inject(jobsim.Fault{Endpoint: jobsim.EPSubmit, Calls: jobsim.Nth(2), Kind: jobsim.FaultCreatedLost})
 	res := newStep(t, sim, "taskName", "nightly-deploy").run()
-	res.wantStatus(t, "failure", 2, "")
-	wantSubmits(t, sim, 1, 1)
-	if got := res.out.Get("errorCode").Int(); got != 800007 {
-		t.Errorf("errorCode %d, want 800007", got)
+	res.wantStatus(t, "success", 0, "success")
+	wantSubmits(t, sim, 2, 2)
+	if sim.Count(jobsim.EPList) == 0 {
+		t.Error("the job was not looked up")
 	}
-	if msg := res.out.Get("message").String(); !strings.Contains(msg, `"nightly-deploy"`) {
-		t.Errorf("the message does not name the task name: %s", msg)
+	if res.data("job_instance_id") == other.data("job_instance_id") || res.data("job_instance_id") == "" {
+		t.Errorf("adopted job %q; the other build's job is %q", res.data("job_instance_id"), other.data("job_instance_id"))
 	}
-	if n := sim.Count(jobsim.EPList); n != 0 {
-		t.Errorf("%d look-ups by a name that is not unique", n)
-	}
-	if res.data("job_instance_id") != "" {
-		t.Errorf("outputs: %s", res.Output)
+	for _, name := range []string{res.data("job_instance_name"), other.data("job_instance_name")} {
+		if !strings.HasPrefix(name, "nightly-deploy-") || len(name) != len("nightly-deploy-")+12 {
+			t.Errorf("task name %q: want the form's name and the run's marker", name)
+		}
 	}
 }
 
@@ -349,7 +350,7 @@ func TestCallbackForgeries(t *testing.T) {
 	// The state file is written before the submit too: wait for the job id, known to the listener
 	// from the same moment (before it, a well-formed callback of any job is remembered, not refused).
 	p.until("the state file with the job id", func() bool {
-		b, err := os.ReadFile(statePath(r.step.Workspace, "e-task1"))
+		b, err := os.ReadFile(statePath(r.step.DataDir))
 		return err == nil && gjson.GetBytes(b, "job_instance_id").Int() == id
 	})
 	job, _ := sim.Job(id)
@@ -529,7 +530,7 @@ func TestPostActionAfterSIGKILL(t *testing.T) {
 			p := r.startRun()
 			id := h.job(t)
 			p.until("the state file with the job id", func() bool {
-				b, err := os.ReadFile(statePath(r.step.Workspace, "e-task1"))
+				b, err := os.ReadFile(statePath(r.step.DataDir))
 				return err == nil && gjson.GetBytes(b, "job_instance_id").Int() == id
 			})
 			p.signal(syscall.SIGKILL)
@@ -554,18 +555,6 @@ func TestPostActionAfterSIGKILL(t *testing.T) {
 				t.Errorf("the post action does not link the job it left:\n%s", res.Stdout)
 			}
 		})
-	}
-}
-
-func TestPostActionNoStateFile(t *testing.T) {
-	t.Parallel()
-	sim := startSim(t, jobsim.Options{})
-	main := newStep(t, sim)
-	res := postStep(t, sim, main).run("--postAction=terminate")
-	res.wantStatus(t, "success", 0, "")
-	wantSubmits(t, sim, 0, 0)
-	if n := len(sim.Requests()); n != 0 {
-		t.Errorf("%d requests sent with nothing to do", n)
 	}
 }
 

@@ -1,8 +1,6 @@
 package plugin
 
 import (
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"net"
 	"net/url"
@@ -23,16 +21,15 @@ import (
 
 // Limits of the form (interface.md §3, bkjob-api.md §2).
 const (
-	maxParamRunes       = 5000
-	maxTaskNameRunes    = 512
-	maxTimeoutSeconds   = 86400
-	maxScriptBytes      = 16777215
-	maxWaitTimeout      = 7 * 24 * time.Hour
-	autoLogTargetLimit  = 20
-	defaultStepTimeout  = 900 * time.Minute
-	waitMarginPerBatch  = 30 * time.Second
-	waitMarginBase      = 2 * time.Minute
-	uniqueSuffixHexSize = 3
+	maxParamRunes      = 5000
+	maxTaskNameRunes   = 512
+	maxTimeoutSeconds  = 86400
+	maxScriptBytes     = 16777215
+	maxWaitTimeout     = 7 * 24 * time.Hour
+	autoLogTargetLimit = 20
+	defaultStepTimeout = 900 * time.Minute
+	waitMarginPerBatch = 30 * time.Second
+	waitMarginBase     = 2 * time.Minute
 )
 
 // Config is the validated, typed form plus the runtime facts the step needs. Nothing past Parse looks at
@@ -54,8 +51,8 @@ type Config struct {
 	Timeout         int
 	AccountAlias    string
 	AccountID       int64
-	TaskName        string
-	TaskNameGiven   bool
+	TaskName        string // with the run's marker (runMarker)
+	Run             Run
 
 	Targets Targets
 	Rolling *Rolling
@@ -126,6 +123,7 @@ func Parse(f Form, b Build, priv bkci.PrivateConfig, missingPrivate []string, la
 	for _, key := range missingPrivate {
 		ps.add("", "val.private_missing", key)
 	}
+	f = f.forVersion(ps, fieldsSince)
 	checkUnresolved(ps, f)
 
 	c.ScopeType = parseEnum(ps, "scopeType", f.ScopeType, enumScope)
@@ -169,7 +167,8 @@ func Parse(f Form, b Build, priv bkci.PrivateConfig, missingPrivate []string, la
 	c.ExtractVars = parseBool(ps, "extractVars", f.ExtractVars)
 	c.DryRun = parseBool(ps, "dryRun", f.DryRun)
 
-	c.TaskName, c.TaskNameGiven = taskName(ps, f, b)
+	c.Run = Run{BuildID: b.BuildID, TaskID: b.TaskID, Retry: b.RetryCount}
+	c.TaskName = taskName(ps, f, b, c.Run)
 	c.Warnings = ps.Warnings
 	if len(ps.Errors) > 0 {
 		return nil, ps
@@ -361,31 +360,37 @@ func parseWaiting(ps *Problems, c *Config, f Form, b Build) {
 		n := parseIntRange(ps, "waitTimeout", s, 1, int(maxWaitTimeout/time.Second))
 		c.WaitTimeout = time.Duration(n) * time.Second
 	}
-	c.StepDeadline = stepDeadline(b.AtomTimeout)
+	c.StepDeadline = stepDeadline(b.AtomTimeout, b.Elapsed)
 }
 
-// stepDeadline is the step's own timeout (BK_CI_ATOM_TIMEOUT, minutes) less a margin that leaves time to
-// terminate the job and write output.json before BK-CI gives up on the step.
-func stepDeadline(minutes string) time.Duration {
-	d := defaultStepTimeout // BK_CI_ATOM_TIMEOUT missing or unreadable: BK-CI's default
+// stepTimeout is BK-CI's timer for the step: BK_CI_ATOM_TIMEOUT minutes, which the worker takes from
+// the same setting as its timer (worker-common .../utils/TaskUtil.kt getTimeOut); 0 is BK-CI's 7 days,
+// a missing or unreadable value its default of 900 minutes.
+func stepTimeout(minutes string) time.Duration {
+	d := defaultStepTimeout
 	if n, err := strconv.Atoi(strings.TrimSpace(minutes)); err == nil && n >= 0 {
-		d = maxWaitTimeout // 0 is BK-CI's "no timeout", which it caps at 7 days
+		d = maxWaitTimeout
 		if n > 0 && n < int(maxWaitTimeout/time.Minute) {
 			d = time.Duration(n) * time.Minute
 		}
 	}
-	// The margin covers a cut submit's look-up and the terminate (terminateGrace) before BK-CI gives up.
-	margin := d / 20
-	if margin < 30*time.Second {
-		margin = 30 * time.Second
+	return d
+}
+
+// stepDeadline is how long the step may run from now: BK-CI's timer (stepTimeout), less what it
+// counted before the plugin started (elapsed: the download, among others; bkci.TimerStarted), less a
+// margin. At its timeout BK-CI signals only the shell that started the plugin (worker-common
+// .../utils/CommandLineExecutor.kt), so the plugin, never told, must end by itself; the margin leaves
+// time to look up a job whose submit was cut (lookupGrace), terminate it (terminateGrace) and write
+// output.json, and covers the worker's two API calls before the earliest file TimerStarted reads.
+func stepDeadline(minutes string, elapsed time.Duration) time.Duration {
+	d := stepTimeout(minutes)
+	margin := min(max(d/20, 30*time.Second), time.Minute)
+	left := d - max(elapsed, 0)
+	if left <= 2*margin {
+		return max(left/2, 0)
 	}
-	if margin > time.Minute {
-		margin = time.Minute
-	}
-	if d <= 2*margin {
-		return d / 2
-	}
-	return d - margin
+	return left - margin
 }
 
 // EffectiveWait is how long the plugin waits for the job: waitTimeout when set, else the script timeout
@@ -459,16 +464,20 @@ func parseTolerance(ps *Problems, v string) Tolerance {
 	return Tolerance{N: n, Percent: pct}
 }
 
-// taskName returns the job's name: the form's, else a unique default. JOB's limit of 512 counts
-// UTF-16 code units (Java), so a character outside the BMP, an emoji say, counts twice there.
-func taskName(ps *Problems, f Form, b Build) (string, bool) {
+// taskName returns the job's name: the form's, else a default, each with the run's marker appended
+// (runMarker), so that the step and its post action can find this run's job, and only it, by its name.
+// JOB's limit of 512 counts UTF-16 code units (Java), so a character outside the BMP, an emoji say,
+// counts twice there.
+func taskName(ps *Problems, f Form, b Build, run Run) string {
+	marker := runMarker(run)
+	limit := maxTaskNameRunes - runMarkerLen
 	if name := strings.TrimSpace(f.TaskName); name != "" {
-		if n := utf8.RuneCountInString(name); n > maxTaskNameRunes {
-			ps.add("taskName", "val.too_long", n, maxTaskNameRunes)
-		} else if u := utf16Len(name); u > maxTaskNameRunes {
-			ps.add("taskName", "val.too_long_utf16", u, maxTaskNameRunes)
+		if n := utf8.RuneCountInString(name); n > limit {
+			ps.add("taskName", "val.too_long", n, limit)
+		} else if u := utf16Len(name); u > limit {
+			ps.add("taskName", "val.too_long_utf16", u, limit)
 		}
-		return name, true
+		return name + marker
 	}
 	step := b.StepID
 	if step == "" {
@@ -476,9 +485,9 @@ func taskName(ps *Problems, f Form, b Build) (string, bool) {
 	}
 	pipeline := b.PipelineName
 	if pipeline == "" {
-		pipeline = "jobFastExecuteScript"
+		pipeline = AtomCode
 	}
-	suffix := "-" + uniqueSuffix()
+	suffix := marker
 	if step != "" {
 		suffix = "-" + step + suffix
 	}
@@ -486,9 +495,9 @@ func taskName(ps *Problems, f Form, b Build) (string, bool) {
 		suffix = "-#" + b.BuildNum + suffix
 	}
 	if utf16Len(suffix) >= maxTaskNameRunes { // an absurdly long step id: keep what makes it unique
-		suffix = "-" + uniqueSuffix()
+		suffix = marker
 	}
-	return cutUTF16(pipeline, maxTaskNameRunes-utf16Len(suffix)) + suffix, false
+	return cutUTF16(pipeline, maxTaskNameRunes-utf16Len(suffix)) + suffix
 }
 
 // utf16Len is the length of s in UTF-16 code units, as JOB (Java) counts it.
@@ -509,14 +518,4 @@ func cutUTF16(s string, n int) string {
 		}
 	}
 	return s
-}
-
-// uniqueSuffix makes the default task name unique per run, so the plugin can find its own job again
-// after a submit whose answer was lost.
-func uniqueSuffix() string {
-	b := make([]byte, uniqueSuffixHexSize)
-	if _, err := rand.Read(b); err != nil {
-		return strconv.FormatInt(time.Now().UnixNano()%0xffffff, 16)
-	}
-	return hex.EncodeToString(b)
 }

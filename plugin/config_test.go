@@ -354,9 +354,10 @@ func TestLiveReadPause(t *testing.T) {
 }
 
 // TestDefaultTaskName: the default name fits JOB's limit of 512 UTF-16 code units whatever the
-// pipeline name and step id, keeps whole characters and ends with the unique suffix.
+// pipeline name and step id, keeps whole characters and ends with the run's marker.
 func TestDefaultTaskName(t *testing.T) {
 	t.Parallel()
+	run := Run{BuildID: "b-1", TaskID: "e-1"}
 	for _, tc := range []struct {
 		name string
 		b    Build
@@ -372,40 +373,81 @@ func TestDefaultTaskName(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			ps := &Problems{}
-			got, given := taskName(ps, Form{}, tc.b)
-			if given || len(ps.Errors) > 0 {
-				t.Fatalf("given %v, problems %+v", given, ps.Errors)
+			got := taskName(ps, Form{}, tc.b, run)
+			if len(ps.Errors) > 0 {
+				t.Fatalf("problems %+v", ps.Errors)
 			}
 			if u := utf16Len(got); u > maxTaskNameRunes || !utf8.ValidString(got) || !strings.HasPrefix(got, tc.want) {
 				t.Errorf("%q: %d UTF-16 units, valid %v", got, u, utf8.ValidString(got))
 			}
-			if tail := got[strings.LastIndexByte(got, '-')+1:]; len(tail) != 2*uniqueSuffixHexSize {
-				t.Errorf("%q does not end with the unique suffix", got)
+			if !hasRunKey(got, run.Key()) {
+				t.Errorf("%q does not end with the run's marker", got)
 			}
 		})
 	}
 }
 
+// TestTaskName_RunMarker: a name from the form gets the run's marker too, so that no other run's job
+// is ever taken for this run's; the marker is the same for the step and its post action (the same
+// build, task and retry), differs for any other run, and the random part tells two runs of the step
+// in one build run apart.
+func TestTaskName_RunMarker(t *testing.T) {
+	t.Parallel()
+	run := Run{BuildID: "b-7", TaskID: "e-1"}
+	ps := &Problems{}
+	a, b := taskName(ps, Form{TaskName: "nightly-deploy"}, Build{}, run), taskName(ps, Form{TaskName: "nightly-deploy"}, Build{}, run)
+	if !strings.HasPrefix(a, "nightly-deploy-") || len(a) != len("nightly-deploy")+runMarkerLen || a == b {
+		t.Errorf("names %q and %q: want nightly-deploy and a marker, different per run", a, b)
+	}
+	if !hasRunKey(a, run.Key()) || !hasRunKey(b, run.Key()) {
+		t.Errorf("%q / %q lack the run key %s", a, b, run.Key())
+	}
+	for _, other := range []Run{{BuildID: "b-8", TaskID: "e-1"}, {BuildID: "b-7", TaskID: "e-2"}, {BuildID: "b-7", TaskID: "e-1", Retry: "1"}} {
+		if hasRunKey(a, other.Key()) {
+			t.Errorf("%q is taken for run %+v", a, other)
+		}
+	}
+	if (Run{TaskID: "e-1"}).Key() != "" || hasRunKey(a, "") {
+		t.Error("a run without a build id has no key")
+	}
+	// The form's limit leaves room for the marker.
+	ps = &Problems{}
+	taskName(ps, Form{TaskName: strings.Repeat("n", maxTaskNameRunes-runMarkerLen)}, Build{}, run)
+	if len(ps.Errors) != 0 {
+		t.Errorf("a name of the limit's length is refused: %v", ps.Errors)
+	}
+	taskName(ps, Form{TaskName: strings.Repeat("n", maxTaskNameRunes-runMarkerLen+1)}, Build{}, run)
+	if len(ps.Errors) != 1 || ps.Errors[0].Key != "val.too_long" {
+		t.Errorf("a name over the limit: %v", ps.Errors)
+	}
+}
+
 // TestStepDeadline: the plugin's own deadline is BK-CI's step timeout (BK_CI_ATOM_TIMEOUT, minutes)
-// less a margin; 0 means BK-CI's 7 days, a missing value its default of 900 minutes.
+// less what the timer counted before the plugin started, less a margin; 0 means BK-CI's 7 days, a
+// missing value its default of 900 minutes.
 func TestStepDeadline(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {
 		minutes string
+		elapsed time.Duration
 		want    time.Duration
 	}{
-		{"60", 59 * time.Minute},
-		{"10", 9*time.Minute + 30*time.Second},
-		{"1", 30 * time.Second},
-		{"", 899 * time.Minute},
-		{"x", 899 * time.Minute},
-		{"-5", 899 * time.Minute},
-		{"0", 7*24*time.Hour - time.Minute},
-		{"99999999", 7*24*time.Hour - time.Minute},
-		{"999999999999999", 7*24*time.Hour - time.Minute},
+		{"60", 0, 59 * time.Minute},
+		{"10", 0, 9*time.Minute + 30*time.Second},
+		{"1", 0, 30 * time.Second},
+		{"", 0, 899 * time.Minute},
+		{"x", 0, 899 * time.Minute},
+		{"-5", 0, 899 * time.Minute},
+		{"0", 0, 7*24*time.Hour - time.Minute},
+		{"99999999", 0, 7*24*time.Hour - time.Minute},
+		{"999999999999999", 0, 7*24*time.Hour - time.Minute},
+		{"60", 5 * time.Minute, 54 * time.Minute}, // a slow download counted by BK-CI's timer
+		{"1", 40 * time.Second, 10 * time.Second},
+		{"1", 2 * time.Minute, 0}, // the timer ran out before the plugin started
+		{"10", -time.Minute, 9*time.Minute + 30*time.Second},
 	} {
-		if got := stepDeadline(tc.minutes); got != tc.want {
-			t.Errorf("stepDeadline(%q) = %v, want %v", tc.minutes, got, tc.want)
+		if got := stepDeadline(tc.minutes, tc.elapsed); got != tc.want {
+			t.Errorf("stepDeadline(%q, %v) = %v, want %v", tc.minutes, tc.elapsed, got, tc.want)
 		}
 	}
 }

@@ -3,6 +3,7 @@ package plugin
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/sethvargo/go-envconfig"
 )
@@ -42,6 +43,10 @@ type Form struct {
 	LogMode          string `env:"logMode, default=auto"`
 	ExtractVars      string `env:"extractVars, default=true"`
 	DryRun           string `env:"dryRun, default=false"`
+	// FormVersion is the form version the step was saved with (formversion.go). No default here: a
+	// step saved before the input existed has no key, which is version 1, whatever task.json's
+	// default (the current version) says.
+	FormVersion string `env:"formVersion"`
 }
 
 // Build holds the BK-CI build variables the step uses.
@@ -51,10 +56,14 @@ type Build struct {
 	StartUser    string `env:"BK_CI_START_USER_ID"`
 	UpdateUser   string `env:"BK_CI_PIPELINE_UPDATE_USER"`
 	TaskID       string `env:"BK_CI_BUILD_TASK_ID"`
+	BuildID      string `env:"BK_CI_BUILD_ID"`
+	RetryCount   string `env:"BK_CI_RETRY_COUNT"` // set on a retried build only
 	StepID       string `env:"BK_CI_STEP_ID"`
 	AtomTimeout  string `env:"BK_CI_ATOM_TIMEOUT"`
 	Workspace    string `env:"bkWorkspace"`
 	WorkspaceEnv string `env:"WORKSPACE"`
+	// Elapsed is how long BK-CI's step timer had run when the step started (bkci.TimerStarted).
+	Elapsed time.Duration
 }
 
 // decode fills a struct tagged with env keys from l (input.json first, then the environment).

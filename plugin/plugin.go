@@ -85,6 +85,8 @@ type step struct {
 	data     map[string]bkci.Data
 	jobID    int64
 	lastCode int
+	// unknownTask is the task name of a job the submit may have created that the look-up did not find.
+	unknownTask string
 }
 
 // outcome is how the step ends.
@@ -180,12 +182,8 @@ func (s *step) fail(err error) *outcome {
 	}
 	var ue *unknownSubmitError
 	if errors.As(err, &ue) {
-		key := "msg.submit_unknown"
-		if ue.nameGiven {
-			key = "msg.submit_unknown_named"
-		}
 		return &outcome{errorType: bkci.ErrorTypeThirdParty, errorCode: codeSubmitUnknown,
-			message: s.t(key, ue.taskName, s.apiErrorText(ue.err)), platformErrorCode: platformCode(ue.err)}
+			message: s.t("msg.submit_unknown", ue.taskName, s.apiErrorText(ue.err)), platformErrorCode: platformCode(ue.err)}
 	}
 	if ae, ok := jobapi.As(err); ok {
 		o := &outcome{platformErrorCode: ae.Code, message: s.apiErrorText(err)}

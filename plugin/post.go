@@ -3,7 +3,6 @@ package plugin
 import (
 	"context"
 	"errors"
-	"io/fs"
 	"strconv"
 	"strings"
 	"time"
@@ -12,8 +11,14 @@ import (
 	"jobfastexecutescript/internal/jobstatus"
 )
 
-// runPost is the post action (postCondition canceledOrTimeOut()): BK-CI killed the step, maybe with
-// SIGKILL; terminate the job its state file names, when onCancel says so.
+// maxListWindow is the widest creation-time window get_job_instance_list accepts (30 days, bk-job
+// EsbGetJobInstanceListV3ResourceImpl), less a minute.
+const maxListWindow = 30*24*time.Hour - time.Minute
+
+// runPost is the post action (postCondition canceledOrTimeOut()): BK-CI cancelled the step (SIGKILL) or
+// its timer ran out. It acts only on the job of its own build's run of its parent step: the one its
+// state file names (findStates), or, when no data dir of the parent is found at all, the one JOB lists
+// under the run's task-name marker. Anything else is left alone.
 func (s *step) runPost(ctx context.Context) *outcome {
 	if err := s.loadInput(); err != nil {
 		return s.fail(err)
@@ -27,42 +32,53 @@ func (s *step) runPost(ctx context.Context) *outcome {
 		return &outcome{success: true, message: s.t("msg.post_nothing")}
 	}
 	cfg, err := s.loadConfig(ctx)
+	formInvalid := false
 	if err != nil {
-		// The form no longer matters here: only the private config and the state file do.
+		// The form matters only for the look-up in JOB: the private config and the state do.
 		var ie *InputError
 		if !errors.As(err, &ie) || !onlyFormProblems(ie.Problems) {
 			return s.fail(err)
 		}
+		formInvalid = true
 	}
 	s.cfg = cfg
-	st, err := readState(statePath(cfg.Build, parent))
-	if errors.Is(err, fs.ErrNotExist) {
+	run := Run{BuildID: cfg.Build.BuildID, TaskID: parent, Retry: cfg.Build.RetryCount}
+	found := findStates(s.in.DataDir, run)
+	for _, err := range found.errs {
+		s.log.Warn(s.t("msg.state_failed", s.log.Redact(err.Error())))
+	}
+	switch {
+	case len(found.states) > 0:
+		var o *outcome
+		for _, st := range found.states { // one, unless the step ran more than once in this build run
+			if r := s.postState(ctx, st); o == nil || (o.success && !r.success) {
+				o = r
+			}
+		}
+		return o
+	case found.ran:
+		s.log.Info(s.t("msg.post_no_job", parent))
+		return &outcome{success: true, message: s.t("msg.post_nothing")}
+	case formInvalid:
+		// The step refuses the same form before any request: it cannot have created a job.
 		s.log.Info(s.t("msg.post_no_job", parent))
 		return &outcome{success: true, message: s.t("msg.post_nothing")}
 	}
-	if err != nil {
-		s.log.Warn(s.t("msg.state_failed", s.log.Redact(err.Error())))
-		return &outcome{success: true, message: s.t("msg.post_nothing")}
-	}
+	return s.postLookup(ctx, run)
+}
+
+// postState handles the job one state file names.
+func (s *step) postState(ctx context.Context, st *State) *outcome {
+	cfg := s.cfg
 	s.jobID = st.JobInstanceID
 	cfg.ScopeType, cfg.ScopeID, cfg.Operator, cfg.TaskName = st.ScopeType, st.ScopeID, st.Operator, st.TaskName
 	if st.OnCancel != "" {
 		cfg.OnCancel = st.OnCancel
 	}
-	if cfg.OnCancel != "terminate" && st.JobInstanceID != 0 {
+	leave := cfg.OnCancel != "terminate"
+	if leave && st.JobInstanceID != 0 {
 		s.log.Info(s.t("msg.left_running", st.JobInstanceID, st.JobURL))
 		return &outcome{success: true, message: s.t("msg.post_left", st.JobInstanceID)}
-	}
-	leave := cfg.OnCancel != "terminate"
-	if st.JobInstanceID == 0 && st.TaskNameGiven {
-		// Killed during the submit, and the form's name is not unique per run: a job found by it may
-		// be another run's, which must not be terminated.
-		msg := s.t("msg.post_name_given", st.TaskName)
-		s.log.Warn(msg)
-		if leave {
-			return &outcome{success: true, message: msg}
-		}
-		return &outcome{errorType: bkci.ErrorTypeUser, errorCode: codePostUnreachable, message: msg}
 	}
 	client, err := s.newClient(cfg)
 	if err != nil {
@@ -72,10 +88,9 @@ func (s *step) runPost(ctx context.Context) *outcome {
 		return s.fail(err)
 	}
 	s.client = client
-	scope := s.scope()
 	if st.JobInstanceID == 0 {
-		// Killed during the submit: the job, if JOB created it, carries the unique task name.
-		found, err := client.FindJobByName(ctx, scope, st.TaskName, st.Operator,
+		// Killed during the submit: the job, if JOB created it, carries the run's unique task name.
+		found, err := client.FindJobByName(ctx, s.scope(), st.TaskName, st.Operator,
 			st.SubmittedAt.Add(-clockSkew), time.Now().Add(lookupWindow))
 		if err != nil {
 			if leave {
@@ -84,30 +99,85 @@ func (s *step) runPost(ctx context.Context) *outcome {
 			return s.postUnreachable(err)
 		}
 		if found == nil {
-			s.log.Info(s.t("msg.post_no_job", parent))
+			s.log.Info(s.t("msg.post_no_job", st.TaskID))
 			return &outcome{success: true, message: s.t("msg.post_nothing")}
 		}
 		s.log.Info(s.t("msg.submit_adopted", found.ID, st.TaskName))
-		s.jobID, st.JobInstanceID = found.ID, found.ID
+		s.jobID = found.ID
 		if leave {
 			s.log.Info(s.t("msg.left_running", found.ID, s.jobURL()))
 			return &outcome{success: true, message: s.t("msg.post_left", found.ID)}
 		}
 	}
-	status, err := client.GetJobInstanceStatus(ctx, scope, st.JobInstanceID, false)
+	return s.postTerminate(ctx)
+}
+
+// postLookup looks for the run's job in JOB by the marker its task name ends with: nothing of the
+// parent step was found in this worker (BK-CI ran the post action elsewhere, or the step never ran).
+func (s *step) postLookup(ctx context.Context, run Run) *outcome {
+	key := run.Key()
+	if key == "" {
+		s.log.Info(s.t("msg.post_no_run"))
+		return &outcome{success: true, message: s.t("msg.post_nothing")}
+	}
+	leave := s.cfg.OnCancel != "terminate"
+	client, err := s.newClient(s.cfg)
+	if err != nil {
+		if leave {
+			return s.postLeftUnknown("-"+key, err)
+		}
+		return s.fail(err)
+	}
+	s.client = client
+	// The parent started at most its timeout before now (the post action runs after it).
+	to := time.Now().Add(clockSkew)
+	from := to.Add(-min(stepTimeout(s.cfg.Build.AtomTimeout)+lookupWindow, maxListWindow))
+	jobs, err := client.FindJobs(ctx, s.scope(), "-"+key, s.cfg.Operator, from, to,
+		func(name string) bool { return hasRunKey(name, key) })
+	if err != nil {
+		// Nothing of the parent was found here, which most often means it never ran: a warning,
+		// naming what to search JOB for, rather than a failure for a job that likely never existed.
+		msg := s.t("msg.post_lookup_failed", "-"+key, s.apiErrorText(err))
+		s.log.Warn(msg)
+		return &outcome{success: true, message: msg}
+	}
+	if len(jobs) == 0 {
+		s.log.Info(s.t("msg.post_no_job", run.TaskID))
+		return &outcome{success: true, message: s.t("msg.post_nothing")}
+	}
+	var o *outcome
+	for _, j := range jobs {
+		s.log.Info(s.t("msg.submit_adopted", j.ID, j.Name))
+		s.jobID = j.ID
+		r := &outcome{success: true, message: s.t("msg.post_left", j.ID)}
+		if leave {
+			s.log.Info(s.t("msg.left_running", j.ID, s.jobURL()))
+		} else {
+			r = s.postTerminate(ctx)
+		}
+		if o == nil || (o.success && !r.success) {
+			o = r
+		}
+	}
+	return o
+}
+
+// postTerminate terminates s.jobID unless it has ended.
+func (s *step) postTerminate(ctx context.Context) *outcome {
+	status, err := s.client.GetJobInstanceStatus(ctx, s.scope(), s.jobID, false)
 	if err != nil {
 		return s.postUnreachable(err)
 	}
 	if status.Finished {
-		s.log.Info(s.t("msg.post_already_finished", st.JobInstanceID, s.statusName("job", status.Job.Status)))
+		s.log.Info(s.t("msg.post_already_finished", s.jobID, s.statusName("job", status.Job.Status)))
 		return &outcome{success: true, message: s.t("msg.post_nothing")}
 	}
 	code := s.terminate(ctx)
 	s.data = map[string]bkci.Data{"job_status_code": bkci.StringData(strconv.Itoa(code))}
 	if !jobstatus.JobFinished(code) && code != jobstatus.JobStopping { // not stopped, not stopping
-		return s.postUnreachable(errors.New(s.t("msg.post_still_running", st.JobInstanceID)))
+		return s.postUnreachable(errors.New(s.t("msg.post_still_running", s.jobID)))
 	}
-	return &outcome{success: true, message: s.t("msg.post_terminated", st.JobInstanceID)}
+	return &outcome{success: true, message: s.t("msg.post_terminated", s.jobID)}
 }
 
 // postLeftUnknown ends a post action with onCancel=leave that could not find out whether the step

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"sort"
 	"strconv"
@@ -225,9 +226,17 @@ func exitText(code *int) string {
 	return strconv.Itoa(*code)
 }
 
-// reportDir is <workspace>/.jobFastExecuteScript/<taskId>/report.
+// reportDir is <workspace>/.jobFastExecuteScript/<taskId>/report (the workspace: bkWorkspace, else
+// WORKSPACE, else the working directory).
 func (s *step) reportDir() string {
-	return filepath.Join(stateRoot(s.cfg.Build), safeName(s.cfg.Build.TaskID), "report")
+	ws := s.cfg.Build.Workspace
+	if ws == "" {
+		ws = s.cfg.Build.WorkspaceEnv
+	}
+	if ws == "" {
+		ws, _ = os.Getwd()
+	}
+	return filepath.Join(ws, "."+AtomCode, safeName(s.cfg.Build.TaskID), "report")
 }
 
 func (s *step) writeReport(final *jobapi.JobStatus, targets []*target, counts map[int]int, vres logvars.Result, o *outcome) {

@@ -2,6 +2,7 @@ package plugin
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -25,8 +26,8 @@ const (
 	// clockSkew is how much earlier than the agent's clock JOB may date a job this run created: the
 	// look-up by name starts there, so an older job of the same (user-given) name is never adopted.
 	clockSkew = time.Minute
-	// abortLookupGrace bounds the look-up for a job whose submit was cut by a signal or the deadline.
-	abortLookupGrace = 10 * time.Second
+	// lookupGrace bounds the look-up of a job whose submit's outcome is unknown.
+	lookupGrace = 10 * time.Second
 )
 
 // load reads input.json, the private config, the build variables and the form, and validates them.
@@ -68,6 +69,7 @@ func (s *step) loadConfig(ctx context.Context) (*Config, error) {
 	if err := decode(ctx, &b, envconfig.MultiLookuper(s.in.Lookuper(), env)); err != nil {
 		return nil, err
 	}
+	b.Elapsed = time.Since(bkci.TimerStarted(s.in.DataDir, s.in.InputPath, time.Now()))
 	cfg, ps := Parse(form, b, priv, missing, s.lang)
 	for _, w := range ps.Warnings {
 		s.log.Warn(w.Text(s.lang))
@@ -212,6 +214,9 @@ func (s *step) run(ctx context.Context) *outcome {
 // context.DeadlineExceeded too, and is an unknown outcome, not the plugin's deadline.
 func (s *step) submitFailed(ctx, runCtx context.Context, err error) *outcome {
 	if runCtx.Err() != nil {
+		if ue := (*unknownSubmitError)(nil); errors.As(err, &ue) {
+			s.unknownTask = ue.taskName
+		}
 		return s.endCut(ctx, nil)
 	}
 	return s.fail(err)
@@ -227,50 +232,30 @@ func (s *step) endCut(ctx context.Context, w *watcher) *outcome {
 }
 
 // submit sends the request once. It is retried inside the client only when it provably never
-// reached JOB (it never left, or the gateway's rate limit refused it). On an unknown outcome the
-// job is looked up by its unique task name and adopted if found.
+// reached JOB (it never left, or the gateway's rate limit refused it). When the outcome is unknown, JOB
+// may have created the job: it is looked up by the run's unique task name and adopted when found.
+// The look-up runs on a short clock of its own: a cancel or the deadline arriving meanwhile must not
+// cut it short, or the job would run on with nobody knowing it (the caller then ends the step
+// cancelled or timed out, terminating the job per onCancel).
 func (s *step) submit(ctx context.Context, body []byte) (jobapi.Submitted, error) {
 	started := time.Now()
 	sub, err := s.client.FastExecuteScript(ctx, body)
 	if err == nil {
 		return sub, nil
 	}
-	if ctx.Err() != nil {
-		// Cancelled or out of time while the request was out: JOB may have created the job all the
-		// same. Look for it on a short clock of its own, so that it is handled per onCancel (the
-		// caller ends the step cancelled or timed out either way).
-		if jobapi.NeverSent(err) {
-			return sub, err
-		}
-		if s.cfg.TaskNameGiven { // not looked up: see below
-			s.log.Warn(s.t("msg.submit_unknown_named", s.cfg.TaskName, s.apiErrorText(err)))
-			return sub, err
-		}
-		s.log.Warn(s.t("msg.submit_lookup", s.cfg.TaskName, s.apiErrorText(err)))
-		lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), abortLookupGrace)
-		defer cancel()
-		if found, ok := s.lookupSubmitted(lctx, started); ok {
-			return found, nil
-		}
+	if jobapi.NeverSent(err) || (ctx.Err() == nil && !jobapi.IsUnknownOutcome(err)) {
 		return sub, err
-	}
-	if !jobapi.IsUnknownOutcome(err) {
-		return sub, err
-	}
-	if s.cfg.TaskNameGiven {
-		// The form's name is not unique per run: a job found by it may be another run's (a retry, a
-		// parallel build), and following or terminating that one would be worse than not knowing.
-		return sub, &unknownSubmitError{taskName: s.cfg.TaskName, nameGiven: true, err: err}
 	}
 	s.log.Warn(s.t("msg.submit_lookup", s.cfg.TaskName, s.apiErrorText(err)))
-	if found, ok := s.lookupSubmitted(ctx, started); ok {
+	lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), lookupGrace)
+	defer cancel()
+	if found, ok := s.lookupSubmitted(lctx, started); ok {
 		return found, nil
 	}
 	return sub, &unknownSubmitError{taskName: s.cfg.TaskName, err: err}
 }
 
-// lookupSubmitted looks for the job of this run by its unique task name (the default one), a few
-// times, briefly.
+// lookupSubmitted looks for the job of this run by its unique task name, a few times, briefly.
 func (s *step) lookupSubmitted(ctx context.Context, started time.Time) (jobapi.Submitted, bool) {
 	scope := s.scope()
 	// JOB may need a moment to list a job it just created: look a few times, briefly.
@@ -303,9 +288,8 @@ func (s *step) lookupSubmitted(ctx context.Context, started time.Time) (jobapi.S
 
 // unknownSubmitError: the submit's outcome could not be told, even after looking the job up.
 type unknownSubmitError struct {
-	taskName  string
-	nameGiven bool // the name comes from the form: not looked up
-	err       error
+	taskName string
+	err      error
 }
 
 func (e *unknownSubmitError) Error() string {
@@ -423,6 +407,9 @@ func (s *step) endAbort(w *watcher) {
 }
 
 func (s *step) onCancelText() string {
+	if s.jobID == 0 && s.unknownTask != "" {
+		return s.t("msg.job_unknown", s.unknownTask)
+	}
 	if s.jobID == 0 {
 		return s.t("msg.no_job")
 	}
@@ -446,6 +433,15 @@ func (s *step) dryRun() *outcome {
 		s.log.Info(line)
 	}
 	s.log.EndGroup()
+	// The script as JOB will run it: only here, where the user asked for it (task.json marks the editor
+	// isSensitive, so BK-CI's worker does not print it either).
+	if s.cfg.ScriptSource == "inline" {
+		s.log.Group(s.t("msg.dry_run_script"))
+		for _, line := range strings.Split(strings.TrimSuffix(s.cfg.ScriptContent, "\n"), "\n") {
+			s.log.Info(line)
+		}
+		s.log.EndGroup()
+	}
 	s.log.Info(s.t("msg.dry_run_done"))
 	return &outcome{success: true, jobStatus: "dry_run", message: s.t("msg.dry_run_done")}
 }

@@ -20,6 +20,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/tidwall/gjson"
 )
 
 // BinaryName is the plugin's executable basename.
@@ -55,17 +57,38 @@ func ModuleRoot(dir string) (string, error) {
 	}
 }
 
-// Step is one plugin run prepared like the agent prepares it.
+// Step is one plugin run prepared like the agent prepares it (bk-ci worker-common
+// .../task/market/MarketAtomTask.kt): input.json holds every build variable, then the saved step inputs
+// laid over them, then the private config; the environment holds the build variables as the worker's
+// wrapper script exports them (.../utils/ShellUtil.kt), never the inputs.
 type Step struct {
-	Binary    string            // the built plugin
-	DataDir   string            // the agent's temporary data dir (created when empty)
-	Workspace string            // the job workspace (WORKSPACE / bkWorkspace)
-	Input     map[string]any    // input.json: the inputs (strings), build variables, bkSensitiveConfInfo
-	Env       map[string]string // extra environment (BK_CI_* variables are also exported, like the agent does)
-	Args      []string          // e.g. --postAction=terminate
-	Stdout    io.Writer         // also captured
-	Stderr    io.Writer         // also captured
+	Binary string // the built plugin
+	// TmpDir is the worker's java.io.tmpdir: Prepare creates the data dir in it as the worker does,
+	// <atomCode>_<taskId>_data<random>. A step and its post action run in one worker and share it.
+	TmpDir    string
+	DataDir   string // the data dir (created by Prepare when empty)
+	Workspace string // the job workspace (WORKSPACE / bkWorkspace)
+	// Form is the plugin's form (LoadForm): a new step is saved with every input's default. Nil: every
+	// key of Input goes into input.json as written.
+	Form *Form
+	// Input is what the test sets: a key the form declares is a saved step input (the value Unset
+	// leaves it out of the saved step, as in a step saved before the input existed), any other key a
+	// build variable; bkSensitiveConfInfo is the private config and parentTaskId the post action's link.
+	Input map[string]any
+	// Vars are more build variables, for names the form also declares (a pipeline variable named like
+	// a field). The saved inputs are laid over them.
+	Vars map[string]string
+	// TimerStart is when BK-CI started the step's timer (zero: now). The worker writes .sdk.json a
+	// moment later, before it downloads the plugin: its mtime is set to TimerStart.
+	TimerStart time.Time
+	Env        map[string]string // extra environment, after the worker's
+	Args       []string          // e.g. --postAction=terminate
+	Stdout     io.Writer         // also captured
+	Stderr     io.Writer         // also captured
 }
+
+// Unset as an Input value leaves a form input out of the saved step (or a variable out of the build).
+const Unset = "<unset>"
 
 // Result is what the agent sees after the run.
 type Result struct {
@@ -76,11 +99,109 @@ type Result struct {
 	Duration time.Duration
 }
 
-// Prepare writes input.json and copies the binary into the data dir under its basename, as the agent
-// downloads it. It returns the command, not started.
+// Form is the plugin's form as BK-CI saves a new step: every input of task.json, and the defaults it
+// saves (bk-ci devops-pipeline store/modules/atom/atomUtil.js getAtomDefaultValue takes each input's
+// default; an input without one is not saved at all).
+type Form struct {
+	Inputs   map[string]bool
+	Defaults map[string]string
+}
+
+// LoadForm reads task.json at root.
+func LoadForm(root string) (*Form, error) {
+	b, err := os.ReadFile(filepath.Join(root, "task.json"))
+	if err != nil {
+		return nil, err
+	}
+	if !gjson.ValidBytes(b) {
+		return nil, errors.New("task.json is not valid JSON")
+	}
+	f := &Form{Inputs: map[string]bool{}, Defaults: map[string]string{}}
+	gjson.GetBytes(b, "input").ForEach(func(k, v gjson.Result) bool {
+		f.Inputs[k.String()] = true
+		if d := v.Get("default"); d.Exists() && d.Type != gjson.Null {
+			f.Defaults[k.String()] = d.String() // a boolean is sent as "true" / "false"
+		}
+		return true
+	})
+	return f, nil
+}
+
+// inputJSON builds input.json as the worker does: the build variables, then the saved inputs over them
+// (variable references resolved, JSON-looking values re-printed), then the private config and the post
+// action's parentTaskId. It also returns the build variables.
+func (s *Step) inputJSON() ([]byte, map[string]string, error) {
+	vars := map[string]string{}
+	for k, v := range s.Vars {
+		vars[k] = v
+	}
+	doc := map[string]any{}
+	saved := map[string]string{}
+	if s.Form != nil {
+		for k, v := range s.Form.Defaults {
+			saved[k] = v
+		}
+	}
+	for k, v := range s.Input {
+		switch {
+		case k == "bkSensitiveConfInfo" || k == "parentTaskId":
+		case s.Form == nil:
+			if v != Unset {
+				doc[k] = v
+				if str, ok := v.(string); ok {
+					vars[k] = str
+				}
+			}
+		case s.Form.Inputs[k]:
+			if v == Unset {
+				delete(saved, k)
+			} else {
+				saved[k] = fmt.Sprint(v)
+			}
+		case v == Unset:
+			delete(vars, k)
+		default:
+			vars[k] = fmt.Sprint(v)
+		}
+	}
+	// The worker adds the workspace to the variables (MarketAtomTask.kt, bkWorkspace).
+	if _, ok := vars["bkWorkspace"]; !ok && s.Workspace != "" {
+		vars["bkWorkspace"] = s.Workspace
+	}
+	for k, v := range vars {
+		if _, set := doc[k]; !set {
+			doc[k] = v
+		}
+	}
+	for k, v := range saved {
+		doc[k] = ResolveInput(v, vars)
+	}
+	if v, ok := s.Input["bkSensitiveConfInfo"]; ok {
+		doc["bkSensitiveConfInfo"] = v
+	}
+	if v, ok := s.Input["parentTaskId"]; ok && v != Unset {
+		doc["parentTaskId"] = fmt.Sprint(v)
+	}
+	b, err := json.MarshalIndent(doc, "", "  ")
+	return b, vars, err
+}
+
+// Prepare creates the data dir as the worker does, writes .sdk.json and input.json, and links the
+// binary into the data dir under its basename, as the agent downloads it. It returns the command, not
+// started.
 func (s *Step) Prepare(ctx context.Context) (*exec.Cmd, *Buffer, *Buffer, error) {
+	b, vars, err := s.inputJSON()
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("encode input.json: %w", err)
+	}
 	if s.DataDir == "" {
-		d, err := os.MkdirTemp("", BinaryName+"_data")
+		if s.TmpDir != "" {
+			if err := os.MkdirAll(s.TmpDir, 0o755); err != nil {
+				return nil, nil, nil, err
+			}
+		}
+		taskID := vars["BK_CI_BUILD_TASK_ID"]
+		d, err := os.MkdirTemp(s.TmpDir, BinaryName+"_"+taskID+"_data")
 		if err != nil {
 			return nil, nil, nil, err
 		}
@@ -92,9 +213,8 @@ func (s *Step) Prepare(ctx context.Context) (*exec.Cmd, *Buffer, *Buffer, error)
 	if s.Workspace == "" {
 		s.Workspace = s.DataDir
 	}
-	b, err := json.MarshalIndent(s.Input, "", "  ")
-	if err != nil {
-		return nil, nil, nil, fmt.Errorf("encode input.json: %w", err)
+	if err := s.writeSDK(vars); err != nil {
+		return nil, nil, nil, err
 	}
 	if err := os.WriteFile(filepath.Join(s.DataDir, "input.json"), b, 0o600); err != nil {
 		return nil, nil, nil, err
@@ -114,13 +234,29 @@ func (s *Step) Prepare(ctx context.Context) (*exec.Cmd, *Buffer, *Buffer, error)
 	}
 	cmd := exec.CommandContext(ctx, "./"+filepath.Base(bin), s.Args...)
 	cmd.Dir = s.DataDir
-	cmd.Env = s.environ()
+	cmd.Env = s.environ(vars)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGKILL) }
 	var stdout, stderr Buffer
 	cmd.Stdout = multi(&stdout, s.Stdout)
 	cmd.Stderr = multi(&stderr, s.Stderr)
 	return cmd, &stdout, &stderr, nil
+}
+
+// writeSDK writes .sdk.json as the worker does right after it creates the data dir, before it downloads
+// the plugin (MarketAtomTask.kt writeSdkEnv): its mtime is the step timer's start, or as close as any
+// file gets to it.
+func (s *Step) writeSDK(vars map[string]string) error {
+	p := filepath.Join(s.DataDir, ".sdk.json")
+	b, _ := json.Marshal(map[string]any{"buildType": "DOCKER", "buildId": vars["BK_CI_BUILD_ID"],
+		"taskId": vars["BK_CI_BUILD_TASK_ID"], "executeCount": 1, "vmSeqId": "1"})
+	if err := os.WriteFile(p, b, 0o600); err != nil {
+		return err
+	}
+	if !s.TimerStart.IsZero() {
+		return os.Chtimes(p, s.TimerStart, s.TimerStart)
+	}
+	return nil
 }
 
 // Run runs the step to its end.
@@ -154,23 +290,21 @@ func (s *Step) result(cmd *exec.Cmd, stdout, stderr *Buffer, start time.Time, er
 	return r, nil
 }
 
-// environ is the agent's environment: the machine's, then WORKSPACE, the data-dir variables, every
-// build variable without dots (strings only), then the extras.
-func (s *Step) environ() []string {
+// environ is the agent's environment: the machine's, then WORKSPACE, the data-dir variables and the
+// build variables as the worker's wrapper script exports them, then the extras.
+func (s *Step) environ(vars map[string]string) []string {
 	env := map[string]string{}
 	for _, kv := range os.Environ() {
 		k, v, _ := strings.Cut(kv, "=")
+		env[k] = v
+	}
+	for k, v := range ExportedVars(vars) {
 		env[k] = v
 	}
 	env["WORKSPACE"] = s.Workspace
 	env["bk_data_dir"] = s.DataDir
 	env["bk_data_input"] = "input.json"
 	env["bk_data_output"] = "output.json"
-	for k, v := range s.Input {
-		if str, ok := v.(string); ok && (strings.HasPrefix(k, "BK_CI_") || k == "bkWorkspace") && !strings.ContainsAny(k, ".-") {
-			env[k] = strings.NewReplacer("'", "", "\n", "").Replace(str)
-		}
-	}
 	for k, v := range s.Env {
 		env[k] = v
 	}

@@ -231,28 +231,7 @@ func (c *Client) FindJobByName(ctx context.Context, s Scope, name, operator stri
 	if name == "" {
 		return nil, argError(opList, "job name is empty")
 	}
-	q := ListQuery{CreateTimeStart: from, CreateTimeEnd: to, Name: name, Operator: operator, Length: findPageSize}
-	var matches []JobSummary
-	complete := false
-	for page := 0; page < findMaxPages; page++ {
-		items, total, err := c.listPage(ctx, s, q)
-		if err != nil {
-			return nil, err
-		}
-		for _, j := range items {
-			if j.Name != name || (operator != "" && j.Operator != "" && j.Operator != operator) {
-				continue
-			}
-			if !slices.ContainsFunc(matches, func(m JobSummary) bool { return m.ID == j.ID }) {
-				matches = append(matches, j)
-			}
-		}
-		q.Start += len(items)
-		if len(items) == 0 || len(items) < q.Length || q.Start >= total {
-			complete = true
-			break
-		}
-	}
+	matches, err := c.FindJobs(ctx, s, name, operator, from, to, func(n string) bool { return n == name })
 	switch {
 	case len(matches) == 1:
 		return &matches[0], nil
@@ -262,8 +241,37 @@ func (c *Client) FindJobByName(ctx context.Context, s Scope, name, operator stri
 			ids[i] = itoa(m.ID)
 		}
 		return nil, fmt.Errorf("%s: %w: %q matches job instances %s", opList, ErrAmbiguous, name, strings.Join(ids, ", "))
-	case !complete:
-		return nil, fmt.Errorf("%s: %w: more than %d jobs in the window match %q fuzzily", opList, ErrLookupIncomplete, q.Start, name)
 	}
-	return nil, nil
+	return nil, err
+}
+
+// FindJobs returns the jobs whose names hold part (JOB's fuzzy match) and satisfy match, created by
+// operator (when not empty) between from and to, each once. It pages through get_job_instance_list up
+// to a bound; when the bound was reached it returns what it found with an error wrapping
+// ErrLookupIncomplete.
+func (c *Client) FindJobs(ctx context.Context, s Scope, part, operator string, from, to time.Time, match func(name string) bool) ([]JobSummary, error) {
+	if part == "" {
+		return nil, argError(opList, "job name is empty")
+	}
+	q := ListQuery{CreateTimeStart: from, CreateTimeEnd: to, Name: part, Operator: operator, Length: findPageSize}
+	var matches []JobSummary
+	for page := 0; page < findMaxPages; page++ {
+		items, total, err := c.listPage(ctx, s, q)
+		if err != nil {
+			return nil, err
+		}
+		for _, j := range items {
+			if !match(j.Name) || (operator != "" && j.Operator != "" && j.Operator != operator) {
+				continue
+			}
+			if !slices.ContainsFunc(matches, func(m JobSummary) bool { return m.ID == j.ID }) {
+				matches = append(matches, j)
+			}
+		}
+		q.Start += len(items)
+		if len(items) == 0 || len(items) < q.Length || q.Start >= total {
+			return matches, nil
+		}
+	}
+	return matches, fmt.Errorf("%s: %w: more than %d jobs in the window match %q fuzzily", opList, ErrLookupIncomplete, q.Start, part)
 }

@@ -113,7 +113,7 @@ var safeNameRe = regexp.MustCompile(`^[a-z0-9]+$`)
 func safeName(s string) bool { return safeNameRe.MatchString(s) }
 
 // Form checks the store's rules for the form: inputGroups entries with a string name and label and a
-// boolean isExpanded; 1..100 inputs, each with a type, a groupName that names a group and rely keys that
+// boolean isExpanded; 1..100 inputs, each with a type and a default, a groupName that names a group and rely keys that
 // name inputs; 1..100 outputs of type string, artifact or report; a canceledOrTimeOut() post action.
 func Form(b []byte) []error {
 	if !gjson.ValidBytes(b) {
@@ -137,6 +137,12 @@ func Form(b []byte) []error {
 	for name, in := range inputs {
 		if in.Get("type").String() == "" {
 			bad("input %s has no type", name)
+		}
+		// BK-CI lays the saved step inputs over every build variable, and an input without a default
+		// is missing from a saved step: a pipeline variable of the same name would fill it
+		// (bk-ci worker-common .../task/market/MarketAtomTask.kt; docs/BKCI.md).
+		if !in.Get("default").Exists() || in.Get("default").Type == gjson.Null {
+			bad("input %s has no default (\"\" where there is no value): a pipeline variable of its name would fill it", name)
 		}
 		if g := in.Get("groupName"); g.Exists() && !groups[g.String()] {
 			bad("input %s: groupName %q is not an inputGroups name", name, g.String())

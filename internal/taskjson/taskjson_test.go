@@ -7,7 +7,7 @@ import (
 
 const goodForm = `{"execution":{"post":{"postEntryParam":"terminate","postCondition":"canceledOrTimeOut()"}},
 "inputGroups":[{"name":"g","label":"G","isExpanded":true}],
-"input":{"a":{"type":"vuex-input","groupName":"g"},"b":{"type":"atom-checkbox","rely":{"operation":"AND","expression":[{"key":"a","value":"x"}]}}},
+"input":{"a":{"type":"vuex-input","default":"","groupName":"g"},"b":{"type":"atom-checkbox","default":false,"rely":{"operation":"AND","expression":[{"key":"a","value":"x"}]}}},
 "output":{"o":{"type":"string"},"r":{"type":"report"}}}`
 
 func TestForm(t *testing.T) {
@@ -19,6 +19,8 @@ func TestForm(t *testing.T) {
 		"group shape":   {`"isExpanded":true`, `"isExpanded":"yes"`, "isExpanded"},
 		"unknown group": {`"groupName":"g"`, `"groupName":"h"`, "groupName"},
 		"no type":       {`"type":"vuex-input",`, ``, "has no type"},
+		"no default":    {`"default":"",`, ``, "input a has no default"},
+		"null default":  {`"default":"",`, `"default":null,`, "input a has no default"},
 		"rely":          {`"key":"a"`, `"key":"zz"`, "rely on unknown"},
 		"output type":   {`"type":"report"`, `"type":"file"`, "output r"},
 		"post":          {`canceledOrTimeOut()`, `always()`, "execution.post"},
