@@ -43,6 +43,7 @@ func (s *step) runPost(ctx context.Context) *outcome {
 	}
 	s.cfg = cfg
 	run := Run{BuildID: cfg.Build.BuildID, TaskID: parent, Retry: cfg.Build.RetryCount}
+	s.log.Info(s.t("msg.post_start", parent, run.BuildID))
 	found := findStates(s.in.DataDir, run)
 	for _, err := range found.errs {
 		s.log.Warn(s.t("msg.state_failed", s.log.Redact(err.Error())))
@@ -76,6 +77,9 @@ func (s *step) postState(ctx context.Context, st *State) *outcome {
 		cfg.OnCancel = st.OnCancel
 	}
 	leave := cfg.OnCancel != "terminate"
+	if st.JobInstanceID != 0 {
+		s.log.Info(s.t("msg.post_state_job", st.JobInstanceID, st.TaskName))
+	}
 	if leave && st.JobInstanceID != 0 {
 		s.log.Info(s.t("msg.left_running", st.JobInstanceID, st.JobURL))
 		return &outcome{success: true, message: s.t("msg.post_left", st.JobInstanceID)}
@@ -120,6 +124,7 @@ func (s *step) postLookup(ctx context.Context, run Run) *outcome {
 		s.log.Info(s.t("msg.post_no_run"))
 		return &outcome{success: true, message: s.t("msg.post_nothing")}
 	}
+	s.log.Info(s.t("msg.post_lookup", "-"+key))
 	leave := s.cfg.OnCancel != "terminate"
 	client, err := s.newClient(s.cfg)
 	if err != nil {
