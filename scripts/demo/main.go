@@ -67,6 +67,10 @@ func run(lang string, keep bool) int {
 	if !keep {
 		defer os.RemoveAll(tmp)
 	}
+	form, err := agent.LoadForm(root)
+	if err != nil {
+		return fail("read task.json", err)
+	}
 	bin, err := agent.Build(ctx, root, tmp)
 	if err != nil {
 		return fail("build the plugin", err)
@@ -76,7 +80,8 @@ func run(lang string, keep bool) int {
 		return fail("make the workspace", err)
 	}
 	step := &agent.Step{
-		Binary: bin, DataDir: filepath.Join(tmp, "data"), Workspace: workspace,
+		// The step saved with the form's defaults, then the fields below, laid over the build variables.
+		Binary: bin, DataDir: filepath.Join(tmp, "data"), Workspace: workspace, Form: form,
 		Stdout: os.Stdout, Stderr: os.Stderr,
 		Input: map[string]any{
 			// The form, as BK-CI sends it: every value a string.
