@@ -309,6 +309,23 @@ func callbackStep(t *testing.T, sim *jobsim.Sim, kv ...string) (*stepRun, string
 		"callbackListen", "127.0.0.1:" + port}, kv...)...), base
 }
 
+// TestCallbackAheadOfStatus: JOB's callback arrives while status reads still say "running" for half a
+// second; the step polls quickly after the callback and ends within a few seconds of the job, not at
+// the next safety-net poll (15 s).
+func TestCallbackAheadOfStatus(t *testing.T) {
+	t.Parallel()
+	sim := startSim(t, jobsim.Options{StatusLag: 500 * time.Millisecond})
+	r, _ := callbackStep(t, sim, "scriptContent", "sleep 1\necho done")
+	res := r.run()
+	res.wantStatus(t, "success", 0, "success")
+	if res.Duration > 8*time.Second {
+		t.Errorf("the step ended %v after it started, for a job of about 1 s", res.Duration)
+	}
+	if n := sim.Count(jobsim.EPStatus); n > 14 {
+		t.Errorf("%d status requests", n)
+	}
+}
+
 // TestCallbackEndsWait: JOB's callback wakes the step long before its first safety poll (15 s ± 10 %).
 func TestCallbackEndsWait(t *testing.T) {
 	t.Parallel()

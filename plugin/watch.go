@@ -35,9 +35,20 @@ func newWatcher(s *step, sub jobapi.Submitted) *watcher {
 	return &watcher{s: s, sub: sub, lastRate: -1, pausedAt: -1}
 }
 
-// watch polls until JOB says the job finished. A wake-up (callback) triggers an immediate poll.
+// afterCallbackFor is how long the polls after a callback keep the poll mode's quick pace (its first
+// interval) before the safety net's slow schedule resumes. JOB sends the callback once it has written
+// the job's end (bk-job JobListener finishJob); a status read served a moment behind that write still
+// says "running". Such a lag is normally well under a second: 5 s covers it many times over, for at
+// most ten more status reads per callback, where the next safety-net poll could be 15–30 s away.
+const afterCallbackFor = 5 * time.Second
+
+// watch polls until JOB says the job finished. A wake-up (callback) triggers an immediate poll, and
+// quick polls for a while after it.
 func (w *watcher) watch(ctx context.Context, sched wait.Schedule, wake <-chan struct{}) (*jobapi.JobStatus, error) {
 	p := wait.Poller{Schedule: sched, Wake: wake}
+	if wake != nil {
+		p.AfterWake, p.AfterWakeFor = wait.PollSchedule().Initial, afterCallbackFor
+	}
 	var final *jobapi.JobStatus
 	err := p.Run(ctx, func(ctx context.Context) (bool, time.Duration, error) {
 		st, err := w.poll(ctx)

@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 )
 
 type hostJSON struct {
@@ -174,7 +175,13 @@ func (s *Sim) handleStatus(rc *reqCtx) (any, *apiError) {
 	if !s.canView(j, rc.user) {
 		return nil, viewDenied(rc.user, j)
 	}
-	return s.statusOf(j, include), nil
+	out := s.statusOf(j, include)
+	if s.opts.StatusLag > 0 && out.Finished && time.Duration(nowMillis()-j.ended)*time.Millisecond < s.opts.StatusLag {
+		out.Finished = false
+		out.JobInstance.Status, out.JobInstance.EndTime, out.JobInstance.TotalTime = StatusRunning, nil, nil
+		out.Steps[0].Status, out.Steps[0].EndTime, out.Steps[0].TotalTime = StatusRunning, nil, nil
+	}
+	return out, nil
 }
 
 func (s *Sim) statusOf(j *job, include bool) statusJSON {

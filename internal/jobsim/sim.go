@@ -74,6 +74,9 @@ type Options struct {
 	BatchGap time.Duration
 	// StopDelay keeps a terminated job at 10 (STOPPING) at least this long before 11.
 	StopDelay time.Duration
+	// StatusLag makes status reads show a finished job as running (job and step 2, no end time) for this
+	// long after it ended, while its callback goes out at the end: a read served behind JOB's write.
+	StatusLag time.Duration
 	// MaxTargets is JOB's script target limit (default 50000; more gives 1244022).
 	MaxTargets int
 	// MaxTimeout is the largest accepted timeout in seconds (default 259200).

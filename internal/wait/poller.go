@@ -50,6 +50,12 @@ type Poller struct {
 	// poll; a wake never shortens a rate-limit wait and resets nothing else.
 	// A closed Wake is ignored from then on.
 	Wake <-chan struct{}
+	// AfterWake, when set, is the pace of the polls that follow a wake, for AfterWakeFor: a callback
+	// can run ahead of what a status read shows (JOB sends it once it has written the end; a read
+	// served a moment behind that write still says "running"), and the next poll on Schedule may be
+	// the safety net's 15–30 s away. The pace never slows the Schedule down.
+	AfterWake    time.Duration
+	AfterWakeFor time.Duration
 	// Clock is the source of time; nil means RealClock.
 	Clock Clock
 	// Rand draws the jitter; nil means the global source.
@@ -82,7 +88,11 @@ func (p *Poller) Run(ctx context.Context, check func(ctx context.Context) (done 
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		if err := w.wait(ctx, sched.Next(n, p.Rand), notBefore); err != nil {
+		d := sched.Next(n, p.Rand)
+		if p.AfterWake > 0 && !w.wokeAt.IsZero() && clock.Now().Before(w.wokeAt.Add(p.AfterWakeFor)) {
+			d = min(d, p.AfterWake)
+		}
+		if err := w.wait(ctx, d, notBefore); err != nil {
 			return err
 		}
 		done, retryAfter, err := check(ctx)
@@ -101,8 +111,9 @@ func (p *Poller) Run(ctx context.Context, check func(ctx context.Context) (done 
 
 // waiter is the waiting state of one Run.
 type waiter struct {
-	clock Clock
-	wake  <-chan struct{} // nil once closed
+	clock  Clock
+	wake   <-chan struct{} // nil once closed
+	wokeAt time.Time       // the last wake (zero: none yet)
 }
 
 // wait returns after d, or as soon as a wake arrives, but never before
@@ -130,6 +141,7 @@ func (w *waiter) wait(ctx context.Context, d time.Duration, notBefore time.Time)
 				continue
 			}
 			w.drain()
+			w.wokeAt = w.clock.Now()
 			if notBefore.IsZero() {
 				return nil
 			}

@@ -235,6 +235,34 @@ func TestPoller_WakeCoalescesAndResetsNothing(t *testing.T) {
 	}
 }
 
+// TestPoller_QuickAfterWake: after a wake the polls follow AfterWake's pace for AfterWakeFor (a
+// callback ahead of the status), then the schedule's slow intervals again.
+func TestPoller_QuickAfterWake(t *testing.T) {
+	t.Parallel()
+	clk := newFakeClock()
+	wake := make(chan struct{}, 1)
+	p := &Poller{Schedule: Schedule{Initial: 15 * time.Second, Quick: 1, Growth: 1}, Clock: clk, Wake: wake,
+		AfterWake: 500 * time.Millisecond, AfterWakeFor: time.Second}
+	polls := make(chan time.Time, 10)
+	res := start(t.Context(), p, scripted(clk, polls, pollResult{}, pollResult{}, pollResult{}))
+	if d := recv(t, clk.created, "timer"); d != 15*time.Second {
+		t.Fatalf("first interval = %v", d)
+	}
+	wake <- struct{}{}
+	recv(t, polls, "woken poll")
+	for i, want := range []time.Duration{500 * time.Millisecond, 500 * time.Millisecond, 15 * time.Second} {
+		d := recv(t, clk.created, "timer")
+		if d != want {
+			t.Fatalf("interval %d after the wake = %v, want %v", i, d, want)
+		}
+		clk.Advance(d)
+		recv(t, polls, "poll")
+	}
+	if err := recv(t, res, "result"); err != nil {
+		t.Fatalf("Run = %v", err)
+	}
+}
+
 func TestPoller_ClosedWakeIgnored(t *testing.T) {
 	t.Parallel()
 	clk := newFakeClock()
