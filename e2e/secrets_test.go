@@ -232,3 +232,75 @@ echo "::set-output name=k::$4"
 		t.Logf("stdout:\n%s", res.Stdout)
 	}
 }
+
+// TestSecretHygiene_JobErrorMessage (issue 12, item 1): JOB's own error message repeats the
+// sensitive parameter. The client cuts a message to 512 bytes and puts it on one line (collapsing
+// white space); neither may happen before the secrets are masked, or a cut secret's prefix, or a
+// secret whose double space was collapsed, escapes the mask. One row per path out: the failure
+// message (output.json and the log's error line), a retry notice and a warning (stdout).
+func TestSecretHygiene_JobErrorMessage(t *testing.T) {
+	t.Parallel()
+	const token = "TOKpart1-TOKpart2-TOKpart3-TOKpart4-TOKpart5"
+	const password = "Hunter2  Sekr1t"
+	const param = "--token " + token + " --password '" + password + "'"
+	// cut: the 512-byte cut falls inside the token; newline: the control character makes the client
+	// rewrite white space, which would turn the password into "Hunter2 Sekr1t".
+	cut := strings.Repeat("x", 490) + " " + token + " rejected"
+	newline := "bad parameter\n--password '" + password + "'"
+	for _, c := range []struct {
+		name    string
+		fault   jobsim.Fault
+		status  string
+		errType int
+		code    int
+	}{
+		{"submit_cut", jobsim.Fault{Endpoint: jobsim.EPSubmit, Kind: jobsim.FaultResultFalse, Code: jobsim.CodeHostInvalid, Message: cut},
+			"failure", 1, 800005},
+		{"submit_newline", jobsim.Fault{Endpoint: jobsim.EPSubmit, Kind: jobsim.FaultResultFalse, Code: jobsim.CodeHostInvalid, Message: newline},
+			"failure", 1, 800005},
+		// 1240002 on a poll is retried (the client's retry notice, stdout).
+		{"status_retry_cut", jobsim.Fault{Endpoint: jobsim.EPStatus, Calls: jobsim.Nth(1), Kind: jobsim.FaultResultFalse, Message: cut},
+			"success", 0, 0},
+		{"status_retry_newline", jobsim.Fault{Endpoint: jobsim.EPStatus, Calls: jobsim.Nth(1), Kind: jobsim.FaultResultFalse, Message: newline},
+			"success", 0, 0},
+		// A log read JOB refuses every time: the warning "reading logs failed" (stdout), and the report.
+		{"logs_warning_cut", jobsim.Fault{Endpoint: jobsim.EPLogs, Kind: jobsim.FaultResultFalse, Code: jobsim.CodeHostInvalid, Message: cut},
+			"success", 0, 0},
+		{"logs_warning_newline", jobsim.Fault{Endpoint: jobsim.EPLogs, Kind: jobsim.FaultResultFalse, Code: jobsim.CodeHostInvalid, Message: newline},
+			"success", 0, 0},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			sim := startSim(t, jobsim.Options{})
+			sim.Inject(c.fault)
+			res := newStep(t, sim, "scriptParam", param, "paramSensitive", "true").run()
+			if got := res.out.Get("status").String(); got != c.status || int(res.out.Get("errorType").Int()) != c.errType ||
+				int(res.out.Get("errorCode").Int()) != c.code {
+				t.Fatalf("status %s errorType %d errorCode %d, want %s %d %d\nmessage: %s\nstdout:\n%s", got,
+					res.out.Get("errorType").Int(), res.out.Get("errorCode").Int(), c.status, c.errType, c.code,
+					res.out.Get("message").String(), res.Stdout)
+			}
+			// JOB's message did reach the step: its harmless part shows.
+			want := "xxxxxxxxxx"
+			if strings.Contains(c.fault.Message, "bad parameter") {
+				want = "bad parameter"
+			}
+			if !strings.Contains(res.Stdout, want) {
+				t.Errorf("stdout does not show JOB's message (%q)", want)
+			}
+			texts := map[string]string{"stdout": res.Stdout, "stderr": res.Stderr, "output.json": string(res.Output)}
+			hzReadTree(t, filepath.Join(res.ws, ".jobFastExecuteScript"), texts)
+			for name, text := range texts {
+				// Any part of the secrets: a cut prefix, or the password with its white space changed.
+				for _, s := range []string{"TOKpart", "Hunter2", "Sekr1t"} {
+					if strings.Contains(text, s) {
+						t.Errorf("%s holds %q", name, s)
+					}
+				}
+			}
+			if t.Failed() {
+				t.Logf("message: %s\nstdout:\n%s", res.out.Get("message").String(), res.Stdout)
+			}
+		})
+	}
+}

@@ -92,6 +92,8 @@ func (s *step) newClient(cfg *Config) (*jobapi.Client, error) {
 		Language:  s.lang.HTTPLanguage(),
 		UserAgent: AtomCode + "/" + Version,
 		CACertPEM: cfg.Private.CACert,
+		// Every secret the step knows is masked in JOB's text before the client cuts it.
+		Redact: s.log.Redact,
 		OnRetry: func(op string, attempt int, err error, wait time.Duration) {
 			s.log.Info(s.t("msg.retrying", op, attempt, s.apiErrorText(err), wait.Round(time.Millisecond)))
 		},
