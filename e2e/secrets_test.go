@@ -304,3 +304,50 @@ func TestSecretHygiene_JobErrorMessage(t *testing.T) {
 		})
 	}
 }
+
+// TestSecretHygiene_TagsAndLabels (issue 12, item 2): every string from JOB is masked on every path
+// out. A container is named after the app secret (its label carries it), and the script sets its
+// target's tag (job_success / job_fail) to the sensitive parameter: neither may reach the outputs
+// (success_targets, failed_targets), the summary, index.html or result.json in clear.
+func TestSecretHygiene_TagsAndLabels(t *testing.T) {
+	t.Parallel()
+	const token = "TAG-TOKEN-5d1e99b2"
+	inv := jobsim.DemoInventory()
+	c := &inv.Clusters[0].Namespaces[0].Workloads[0].Pods[0].Containers[0]
+	c.Name = "box-" + appSecret
+	sim := startSim(t, jobsim.Options{Inventory: inv})
+	const script = `#!/bin/bash
+if [ "$JOBSIM_TARGET_KIND" = host ]; then job_fail "failed with $2"; fi
+job_success "done with $2"
+`
+	res := newStep(t, sim, "hosts", "0:10.0.0.1", "containerFilters", `[{"is_empty_filter": true}]`,
+		"scriptContent", script, "scriptParam", "--token "+token, "paramSensitive", "true").run()
+	res.wantStatus(t, "failure", 1, "failed")
+	if got := res.data("success_targets"); !strings.Contains(got, "container:box-******@10001") {
+		t.Errorf("success_targets = %q, want the container's label masked", got)
+	}
+	texts := map[string]string{"stdout": res.Stdout, "stderr": res.Stderr, "output.json": string(res.Output)}
+	hzReadTree(t, filepath.Join(res.ws, ".jobFastExecuteScript"), texts)
+	for _, f := range []string{"index.html", "result.json"} {
+		text, ok := texts[filepath.Join("e-task1", "report", f)]
+		if !ok {
+			t.Fatalf("report file %s missing among %v", f, hzKeys(texts))
+		}
+		if !strings.Contains(text, "failed with ******") || !strings.Contains(text, "box-******") {
+			t.Errorf("%s does not show the masked tag and label", f)
+		}
+	}
+	if !strings.Contains(res.Stdout, "failed with ******") {
+		t.Errorf("the summary does not show the failed target's masked tag")
+	}
+	for name, text := range texts {
+		for _, s := range []string{appSecret, token} {
+			if strings.Contains(text, s) {
+				t.Errorf("%s holds %q", name, s)
+			}
+		}
+	}
+	if t.Failed() {
+		t.Logf("stdout:\n%s", res.Stdout)
+	}
+}

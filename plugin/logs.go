@@ -48,7 +48,7 @@ func (st *streamer) update(ctx context.Context, results []jobapi.ObjectResult) {
 	var keys []jobapi.ObjectKey
 	final := map[jobapi.ObjectKey]bool{}
 	labels := map[jobapi.ObjectKey]string{}
-	unique := uniqueLabels(results)
+	unique := uniqueLabels(results, st.s.log.Redact)
 	for i, r := range results {
 		k := r.Object.Key()
 		if st.finished[k] || r.Status == jobstatus.TargetWaiting || !k.Valid() { // no resource id: its log cannot be asked for

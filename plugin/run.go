@@ -165,6 +165,8 @@ func (s *step) run(ctx context.Context) *outcome {
 		return s.submitFailed(ctx, runCtx, err)
 	}
 	s.jobID = sub.JobInstanceID
+	// The name is JOB's text (it echoes the task name): masked before it reaches an output or a file.
+	sub.JobInstanceName = s.log.Redact(sub.JobInstanceName)
 	if listener != nil {
 		listener.Expect(sub.JobInstanceID)
 	}
