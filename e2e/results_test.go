@@ -1123,6 +1123,39 @@ func TestLogs_LargeLogs(t *testing.T) {
 	}
 }
 
+// TestLogs_LargestTargetLog (issue 12, item 3): one target's log as large as JOB keeps (5 MB), in
+// the worst JSON escaping (every control character becomes \u00XX: 6 bytes per byte, an answer of
+// about 30 MB), is read: alone (the first request's 8 MiB limit must not apply to a single target)
+// and beside a small one (read again in halves down to single targets). Its variable is set and no
+// warning says the logs could not be read.
+func TestLogs_LargestTargetLog(t *testing.T) {
+	t.Parallel()
+	for _, n := range []int{1, 2} {
+		t.Run(fmt.Sprintf("%d_targets", n), func(t *testing.T) {
+			t.Parallel()
+			sim := fleetSim(t, n, func(tg jobsim.Target) jobsim.Outcome {
+				if tg.HostID != 1 {
+					return jobsim.Outcome{Log: "::set-output name=small::yes\n"}
+				}
+				// ANSI-heavy: an escape character every few bytes, and runs of them.
+				line := strings.Repeat("\x1b[31mred\x1b[0m", 20) + strings.Repeat("\x1b", 3000) + "\n"
+				return jobsim.Outcome{LogSize: jobsim.MaxLogBytes, LogPattern: "::set-output name=big::yes\n" + line}
+			})
+			res := fleetStep(t, sim, "logMode", "none", "extractVars", "true").run()
+			res.wantStatus(t, "success", 0, "success")
+			if strings.Contains(res.Stdout, "reading logs failed") {
+				t.Errorf("the large log was not read:\n%.3000s", res.Stdout)
+			}
+			if res.data("big") != "yes" {
+				t.Errorf("the variable from the large log is missing")
+			}
+			if n == 2 && res.data("small") != "yes" {
+				t.Errorf("the variable from the small log is missing:\n%.3000s", res.Stdout)
+			}
+		})
+	}
+}
+
 // TestLogs_BrokenAnswersReadInPieces: a chunk's answer that stays unreadable (cut short on every
 // attempt), or that JOB cannot build in time (the gateway's 504, not asked for again whole), is read
 // again in pieces and every log printed once. When the pieces fail too, the step warns once, stops
