@@ -41,6 +41,7 @@ type Form struct {
 	FailureTolerance string `env:"failureTolerance, default=0"`
 	LogMode          string `env:"logMode, default=auto"`
 	ExtractVars      string `env:"extractVars, default=true"`
+	AllowedVars      string `env:"allowedVariables"`
 	DryRun           string `env:"dryRun, default=false"`
 }
 
