@@ -660,6 +660,7 @@ func TestTerminateSaysWhatHappened(t *testing.T) {
 		form      []string
 		refuse    bool
 		stopDelay time.Duration
+		notStart  bool // the job stays at status 1 (not started) longer than the plugin waits for it
 		status    string
 		jobStatus string
 		has       []string
@@ -669,6 +670,8 @@ func TestTerminateSaysWhatHappened(t *testing.T) {
 			has: []string{"terminating it failed, the job may still be running", "1240002"}},
 		{name: "cancel_unconfirmed", stopDelay: 30 * time.Second, status: "failure", jobStatus: "canceled",
 			has: []string{"termination sent, JOB has not confirmed the end", "terminating"}},
+		{name: "cancel_not_started", notStart: true, status: "failure", jobStatus: "canceled",
+			has: []string{"not terminated: JOB terminates only running or waiting jobs, and this one is"}},
 		{name: "timeout_failed", form: []string{"waitTimeout", "2"}, refuse: true, status: "failure", jobStatus: "timeout",
 			has: []string{"terminating it failed, the job may still be running", "1240002"}},
 		{name: "post_confirmed", post: true, status: "success", has: []string{"terminated job 10001, JOB confirmed the end (terminated)"}},
@@ -679,14 +682,21 @@ func TestTerminateSaysWhatHappened(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
-			sim := startSim(t, jobsim.Options{StopDelay: c.stopDelay})
+			opts := jobsim.Options{StopDelay: c.stopDelay}
+			if c.notStart {
+				opts.StartDelay = time.Minute
+			}
+			sim := startSim(t, opts)
 			if c.refuse {
 				sim.Inject(refused)
 			}
 			h := holdTargets(t, sim, "0:10.0.0.1")
 			r := newStep(t, sim, c.form...)
 			p := r.startRun()
-			id := h.job(t)
+			id := int64(hzFirstJob)
+			if !c.notStart {
+				id = h.job(t)
+			}
 			p.until("the state file with the job id", func() bool {
 				b, err := os.ReadFile(statePath(r.step.Workspace, "e-task1"))
 				return err == nil && gjson.GetBytes(b, "job_instance_id").Int() == id
@@ -712,6 +722,9 @@ func TestTerminateSaysWhatHappened(t *testing.T) {
 				if !strings.Contains(msg, want) {
 					t.Errorf("message %q lacks %q", msg, want)
 				}
+			}
+			if strings.Contains(msg, "already ended") && c.notStart {
+				t.Errorf("message %q says a job that never started had ended", msg)
 			}
 			if c.refuse && (strings.Contains(msg, "termination requested") || strings.Contains(msg, "terminated job")) {
 				t.Errorf("message %q claims a termination that failed", msg)

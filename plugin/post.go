@@ -111,6 +111,9 @@ func (s *step) runPost(ctx context.Context) *outcome {
 	switch {
 	case r.kind == termFailed:
 		return s.postUnreachable(r.err)
+	case r.kind == termNotTerminable:
+		return &outcome{errorType: bkci.ErrorTypeThirdParty, errorCode: codePostUnreachable,
+			message: s.t("msg.post_unreachable", id, s.termText(r))}
 	case r.kind == termEnded:
 		return &outcome{success: true, message: s.t("msg.post_already_finished", id, s.statusName("job", r.code))}
 	case r.kind == termConfirmed:

@@ -333,11 +333,12 @@ func (s *step) jobURL() string {
 type termKind int
 
 const (
-	termNone        termKind = iota // nothing was tried (no job, onCancel=leave)
-	termEnded                       // the job had ended before a terminate was sent
-	termConfirmed                   // sent, and JOB confirmed the job ended
-	termUnconfirmed                 // sent (or JOB said the job no longer runs), but no end seen in time
-	termFailed                      // JOB refused the terminate or could not be reached (err)
+	termNone          termKind = iota // nothing was tried (no job, onCancel=leave)
+	termEnded                         // the job had ended before a terminate was sent
+	termConfirmed                     // sent, and JOB confirmed the job ended
+	termUnconfirmed                   // sent (or JOB said the job no longer runs), but no end seen in time
+	termFailed                        // JOB refused the terminate or could not be reached (err)
+	termNotTerminable                 // not sent: the job neither runs, waits nor ended (not started, say)
 )
 
 // termResult is what terminate did, for the message that says so: the kind, the last job status
@@ -364,21 +365,30 @@ func (s *step) terminate(ctx context.Context) termResult {
 			st = next
 		}
 	}
+	send := true
 	if err == nil {
 		s.lastCode = st.Job.Status
-		if st.Job.Status != jobstatus.JobRunning && st.Job.Status != jobstatus.JobWaitingUser {
-			return termResult{kind: termEnded, code: st.Job.Status}
+		switch code := st.Job.Status; {
+		case code == jobstatus.JobRunning || code == jobstatus.JobWaitingUser:
+		case code == jobstatus.JobStopping: // already being terminated: wait for the end only
+			send = false
+		case jobstatus.JobFinished(code):
+			return termResult{kind: termEnded, code: code}
+		default: // not started yet (1), or a status JOB does not terminate in
+			return termResult{kind: termNotTerminable, code: code}
 		}
 	}
-	if err := s.client.TerminateJob(ctx, scope, s.jobID); err != nil {
-		if ae, ok := jobapi.As(err); !ok || ae.Code != jobapi.CodeUnsupportedOperation {
-			s.log.Warn(s.t("msg.terminate_failed", s.jobID, s.apiErrorText(err)))
-			return termResult{kind: termFailed, code: s.lastCode, err: err}
+	if send {
+		if err := s.client.TerminateJob(ctx, scope, s.jobID); err != nil {
+			if ae, ok := jobapi.As(err); !ok || ae.Code != jobapi.CodeUnsupportedOperation {
+				s.log.Warn(s.t("msg.terminate_failed", s.jobID, s.apiErrorText(err)))
+				return termResult{kind: termFailed, code: s.lastCode, err: err}
+			}
+			// The job no longer runs or waits: it ended, or an earlier attempt of this call (its
+			// answer lost) stopped it. Read how it ends.
+		} else {
+			s.log.Info(s.t("msg.terminate_sent", s.jobID))
 		}
-		// The job no longer runs or waits: it ended, or an earlier attempt of this call (its answer
-		// lost) stopped it. Read how it ends.
-	} else {
-		s.log.Info(s.t("msg.terminate_sent", s.jobID))
 	}
 	if last := s.awaitStatus(ctx, func(st *jobapi.JobStatus) bool { return st.Finished }); last != nil {
 		s.lastCode = last.Job.Status
@@ -478,6 +488,8 @@ func (s *step) termText(r termResult) string {
 		return s.t("msg.term_unconfirmed", confirmTerminate, status)
 	case termFailed:
 		return s.t("msg.term_failed", s.apiErrorText(r.err))
+	case termNotTerminable:
+		return s.t("msg.term_not_terminable", status)
 	}
 	return s.t("msg.term_not_tried")
 }
