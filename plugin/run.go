@@ -2,6 +2,7 @@ package plugin
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -396,6 +397,8 @@ func (s *step) terminate(ctx context.Context) termResult {
 	switch {
 	case !jobstatus.JobFinished(s.lastCode):
 		return termResult{kind: termUnconfirmed, code: s.lastCode}
+	case s.lastCode == jobstatus.JobStopFail: // JOB's own verdict on the terminate
+		return termResult{kind: termFailed, code: s.lastCode, err: errors.New(s.statusName("job", s.lastCode))}
 	case jobstatus.Verdict(s.lastCode) != "terminated":
 		// The job ended by itself before the terminate took effect (JOB refused it, or ran it too late).
 		return termResult{kind: termEnded, code: s.lastCode}
