@@ -73,6 +73,7 @@ type hzWant struct {
 	final     int    // the simulated job's status after the run (0: not checked)
 	noVar     bool   // the log variable is not expected (logs unreadable)
 	submits   int    // submit requests the simulator receives (0: exactly 1)
+	msgHas    string // text the message must hold ("": not checked)
 }
 
 var (
@@ -135,8 +136,11 @@ func hzSites() []hzSite {
 		"created_lost": hzOK, "created_hang": hzOK,
 	}
 	termWant := func(base hzWant) map[string]hzWant {
+		// The message says what the terminate did (issue 12): confirmed, or failed with JOB's error.
+		base.msgHas = "terminated, JOB confirmed the end (terminated)"
 		stuck := base
 		stuck.final = hzTermStuck
+		stuck.msgHas = "terminating it failed, the job may still be running"
 		m := map[string]hzWant{}
 		for _, k := range hzKinds {
 			m[k.name] = base
@@ -312,6 +316,9 @@ func hzRunCase(t *testing.T, c hzCase) {
 	}
 	if w.final != 0 && w.jobs == 1 {
 		hzWantFinal(t, sim, w.final)
+	}
+	if msg := res.out.Get("message").String(); w.msgHas != "" && !strings.Contains(msg, w.msgHas) {
+		t.Errorf("message %q lacks %q", msg, w.msgHas)
 	}
 	if t.Failed() {
 		t.Logf("message: %s\nstdout:\n%s\nstderr:\n%s", res.out.Get("message").String(), res.Stdout, res.Stderr)
@@ -638,4 +645,93 @@ func hzProcKB(t *testing.T, pid int, key string) int {
 	}
 	t.Fatalf("%s not in /proc/%d/status", key, pid)
 	return 0
+}
+
+// TestTerminateSaysWhatHappened (issue 12, item 5): the outcome of a cancel, a timeout and the post
+// action says what happened to the job: terminated with JOB's confirmation, sent but not confirmed
+// (JOB keeps the job terminating), or failed with JOB's error; never "termination requested" for a
+// terminate that failed.
+func TestTerminateSaysWhatHappened(t *testing.T) {
+	t.Parallel()
+	refused := jobsim.Fault{Endpoint: jobsim.EPOperateJob, Calls: jobsim.Every(), Kind: jobsim.FaultResultFalse}
+	cases := []struct {
+		name      string
+		post      bool // SIGKILL, then the post action
+		form      []string
+		refuse    bool
+		stopDelay time.Duration
+		notStart  bool // the job stays at status 1 (not started) longer than the plugin waits for it
+		status    string
+		jobStatus string
+		has       []string
+	}{
+		{name: "cancel_confirmed", status: "failure", jobStatus: "canceled", has: []string{"terminated, JOB confirmed the end (terminated)"}},
+		{name: "cancel_failed", refuse: true, status: "failure", jobStatus: "canceled",
+			has: []string{"terminating it failed, the job may still be running", "1240002"}},
+		{name: "cancel_unconfirmed", stopDelay: 30 * time.Second, status: "failure", jobStatus: "canceled",
+			has: []string{"termination sent, JOB has not confirmed the end", "terminating"}},
+		{name: "cancel_not_started", notStart: true, status: "failure", jobStatus: "canceled",
+			has: []string{"not terminated: JOB terminates only running or waiting jobs, and this one is"}},
+		{name: "timeout_failed", form: []string{"waitTimeout", "2"}, refuse: true, status: "failure", jobStatus: "timeout",
+			has: []string{"terminating it failed, the job may still be running", "1240002"}},
+		{name: "post_confirmed", post: true, status: "success", has: []string{"terminated job 10001, JOB confirmed the end (terminated)"}},
+		{name: "post_failed", post: true, refuse: true, status: "failure", has: []string{"could not terminate job 10001", "1240002"}},
+		{name: "post_unconfirmed", post: true, stopDelay: 30 * time.Second, status: "success",
+			has: []string{"termination of job 10001 sent, JOB has not confirmed the end", "terminating"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			opts := jobsim.Options{StopDelay: c.stopDelay}
+			if c.notStart {
+				opts.StartDelay = time.Minute
+			}
+			sim := startSim(t, opts)
+			if c.refuse {
+				sim.Inject(refused)
+			}
+			h := holdTargets(t, sim, "0:10.0.0.1")
+			r := newStep(t, sim, c.form...)
+			p := r.startRun()
+			id := int64(hzFirstJob)
+			if !c.notStart {
+				id = h.job(t)
+			}
+			p.until("the state file with the job id", func() bool {
+				b, err := os.ReadFile(statePath(r.step.Workspace, "e-task1"))
+				return err == nil && gjson.GetBytes(b, "job_instance_id").Int() == id
+			})
+			var res *result
+			switch {
+			case c.post:
+				p.signal(syscall.SIGKILL)
+				p.waitKilled()
+				res = postStep(t, sim, r).run("--postAction=terminate")
+			case c.jobStatus == "canceled":
+				p.untilPolled(1)
+				p.signal(syscall.SIGTERM)
+				res = p.wait()
+			default:
+				res = p.wait()
+			}
+			msg := res.out.Get("message").String()
+			if got := res.out.Get("status").String(); got != c.status || res.data("job_status") != c.jobStatus {
+				t.Errorf("status %s, job_status %q; want %s, %q (message: %s)", got, res.data("job_status"), c.status, c.jobStatus, msg)
+			}
+			for _, want := range c.has {
+				if !strings.Contains(msg, want) {
+					t.Errorf("message %q lacks %q", msg, want)
+				}
+			}
+			if strings.Contains(msg, "already ended") && c.notStart {
+				t.Errorf("message %q says a job that never started had ended", msg)
+			}
+			if c.refuse && (strings.Contains(msg, "termination requested") || strings.Contains(msg, "terminated job")) {
+				t.Errorf("message %q claims a termination that failed", msg)
+			}
+			if t.Failed() {
+				t.Logf("stdout:\n%s", res.Stdout)
+			}
+		})
+	}
 }

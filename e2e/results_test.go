@@ -893,6 +893,53 @@ func reportRows(t *testing.T, page string) []reportRow {
 	return rows
 }
 
+// TestVariables_SteeringNamesRefused (issue 12, item 4): BK-CI exports outputs into later steps'
+// environment, so a target must not set PATH, LD_PRELOAD, BASH_ENV or a proxy (in either case)
+// through a marker. Each refused name is warned once (naming the targets) and is not an output,
+// unless allowedVariables lists it; other variables are set as before.
+func TestVariables_SteeringNamesRefused(t *testing.T) {
+	t.Parallel()
+	sim := startSim(t, jobsim.Options{})
+	const script = `#!/bin/bash
+echo "::set-output name=PATH::/tmp/evil:$PATH"
+echo "::set-output name=LD_PRELOAD::/tmp/evil.so"
+echo "<SOPS_VAR>BASH_ENV:/tmp/evil.sh</SOPS_VAR>"
+echo "::set-output name=https_proxy::http://evil:3128"
+echo "::set-output name=HTTP_PROXY::http://evil:3128"
+echo "::set-output name=NODE_PATH::/opt/node"
+echo "::set-output name=ver::1.2.3"
+`
+	res := newStep(t, sim, "scriptContent", script, "allowedVariables", "NODE_PATH").run()
+	res.wantStatus(t, "success", 0, "success")
+	for _, name := range []string{"PATH", "LD_PRELOAD", "BASH_ENV", "https_proxy", "HTTP_PROXY"} {
+		if v := res.out.Get("data." + name); v.Exists() {
+			t.Errorf("output %s = %s", name, v.Raw)
+		}
+		if n := strings.Count(res.Stdout, "##[warning]variable \""+name+"\" "); n != 1 {
+			t.Errorf("%d warnings name %s, want 1", n, name)
+		}
+	}
+	if res.data("NODE_PATH") != "/opt/node" || res.data("ver") != "1.2.3" {
+		t.Errorf("NODE_PATH %q, ver %q", res.data("NODE_PATH"), res.data("ver"))
+	}
+	if t.Failed() {
+		t.Logf("stdout:\n%s", res.Stdout)
+	}
+}
+
+// TestForm_AllowedVariablesValidated: a name that is not a variable name is refused before any
+// request, naming the field.
+func TestForm_AllowedVariablesValidated(t *testing.T) {
+	t.Parallel()
+	sim := startSim(t, jobsim.Options{})
+	res := newStep(t, sim, "allowedVariables", "PATH, LD-PRELOAD").run()
+	res.wantStatus(t, "failure", 1, "")
+	if msg := res.out.Get("message").String(); !strings.Contains(msg, "Variables targets may set") || !strings.Contains(msg, "LD-PRELOAD") {
+		t.Errorf("message %q does not name the field and the name", msg)
+	}
+	wantSubmits(t, sim, 0, 0)
+}
+
 // TestReport: index.html and result.json under the workspace, the job_report output in both
 // languages, one escaped row per target, and result.json agreeing with the outputs.
 func TestReport(t *testing.T) {
@@ -1120,6 +1167,39 @@ func TestLogs_LargeLogs(t *testing.T) {
 		if k != 1 {
 			t.Errorf("log of host %s read %d times after the probe", id, k)
 		}
+	}
+}
+
+// TestLogs_LargestTargetLog (issue 12, item 3): one target's log as large as JOB keeps (5 MB), in
+// the worst JSON escaping (every control character becomes \u00XX: 6 bytes per byte, an answer of
+// about 30 MB), is read: alone (the first request's 8 MiB limit must not apply to a single target)
+// and beside a small one (read again in halves down to single targets). Its variable is set and no
+// warning says the logs could not be read.
+func TestLogs_LargestTargetLog(t *testing.T) {
+	t.Parallel()
+	for _, n := range []int{1, 2} {
+		t.Run(fmt.Sprintf("%d_targets", n), func(t *testing.T) {
+			t.Parallel()
+			sim := fleetSim(t, n, func(tg jobsim.Target) jobsim.Outcome {
+				if tg.HostID != 1 {
+					return jobsim.Outcome{Log: "::set-output name=small::yes\n"}
+				}
+				// ANSI-heavy: an escape character every few bytes, and runs of them.
+				line := strings.Repeat("\x1b[31mred\x1b[0m", 20) + strings.Repeat("\x1b", 3000) + "\n"
+				return jobsim.Outcome{LogSize: jobsim.MaxLogBytes, LogPattern: "::set-output name=big::yes\n" + line}
+			})
+			res := fleetStep(t, sim, "logMode", "none", "extractVars", "true").run()
+			res.wantStatus(t, "success", 0, "success")
+			if strings.Contains(res.Stdout, "reading logs failed") {
+				t.Errorf("the large log was not read:\n%.3000s", res.Stdout)
+			}
+			if res.data("big") != "yes" {
+				t.Errorf("the variable from the large log is missing")
+			}
+			if n == 2 && res.data("small") != "yes" {
+				t.Errorf("the variable from the small log is missing:\n%.3000s", res.Stdout)
+			}
+		})
 	}
 }
 

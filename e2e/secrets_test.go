@@ -235,3 +235,122 @@ echo "::set-output name=k::$4"
 		t.Logf("stdout:\n%s", res.Stdout)
 	}
 }
+
+// TestSecretHygiene_JobErrorMessage (issue 12, item 1): JOB's own error message repeats the
+// sensitive parameter. The client cuts a message to 512 bytes and puts it on one line (collapsing
+// white space); neither may happen before the secrets are masked, or a cut secret's prefix, or a
+// secret whose double space was collapsed, escapes the mask. One row per path out: the failure
+// message (output.json and the log's error line), a retry notice and a warning (stdout).
+func TestSecretHygiene_JobErrorMessage(t *testing.T) {
+	t.Parallel()
+	const token = "TOKpart1-TOKpart2-TOKpart3-TOKpart4-TOKpart5"
+	const password = "Hunter2  Sekr1t"
+	const param = "--token " + token + " --password '" + password + "'"
+	// cut: the 512-byte cut falls inside the token; newline: the control character makes the client
+	// rewrite white space, which would turn the password into "Hunter2 Sekr1t".
+	cut := strings.Repeat("x", 490) + " " + token + " rejected"
+	newline := "bad parameter\n--password '" + password + "'"
+	for _, c := range []struct {
+		name    string
+		fault   jobsim.Fault
+		status  string
+		errType int
+		code    int
+	}{
+		{"submit_cut", jobsim.Fault{Endpoint: jobsim.EPSubmit, Kind: jobsim.FaultResultFalse, Code: jobsim.CodeHostInvalid, Message: cut},
+			"failure", 1, 800005},
+		{"submit_newline", jobsim.Fault{Endpoint: jobsim.EPSubmit, Kind: jobsim.FaultResultFalse, Code: jobsim.CodeHostInvalid, Message: newline},
+			"failure", 1, 800005},
+		// 1240002 on a poll is retried (the client's retry notice, stdout).
+		{"status_retry_cut", jobsim.Fault{Endpoint: jobsim.EPStatus, Calls: jobsim.Nth(1), Kind: jobsim.FaultResultFalse, Message: cut},
+			"success", 0, 0},
+		{"status_retry_newline", jobsim.Fault{Endpoint: jobsim.EPStatus, Calls: jobsim.Nth(1), Kind: jobsim.FaultResultFalse, Message: newline},
+			"success", 0, 0},
+		// A log read JOB refuses every time: the warning "reading logs failed" (stdout), and the report.
+		{"logs_warning_cut", jobsim.Fault{Endpoint: jobsim.EPLogs, Kind: jobsim.FaultResultFalse, Code: jobsim.CodeHostInvalid, Message: cut},
+			"success", 0, 0},
+		{"logs_warning_newline", jobsim.Fault{Endpoint: jobsim.EPLogs, Kind: jobsim.FaultResultFalse, Code: jobsim.CodeHostInvalid, Message: newline},
+			"success", 0, 0},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			sim := startSim(t, jobsim.Options{})
+			sim.Inject(c.fault)
+			res := newStep(t, sim, "scriptParam", param, "paramSensitive", "true").run()
+			if got := res.out.Get("status").String(); got != c.status || int(res.out.Get("errorType").Int()) != c.errType ||
+				int(res.out.Get("errorCode").Int()) != c.code {
+				t.Fatalf("status %s errorType %d errorCode %d, want %s %d %d\nmessage: %s\nstdout:\n%s", got,
+					res.out.Get("errorType").Int(), res.out.Get("errorCode").Int(), c.status, c.errType, c.code,
+					res.out.Get("message").String(), res.Stdout)
+			}
+			// JOB's message did reach the step: its harmless part shows.
+			want := "xxxxxxxxxx"
+			if strings.Contains(c.fault.Message, "bad parameter") {
+				want = "bad parameter"
+			}
+			if !strings.Contains(res.Stdout, want) {
+				t.Errorf("stdout does not show JOB's message (%q)", want)
+			}
+			texts := map[string]string{"stdout": res.Stdout, "stderr": res.Stderr, "output.json": string(res.Output)}
+			hzReadTree(t, filepath.Join(res.ws, ".jobFastExecuteScript"), texts)
+			for name, text := range texts {
+				// Any part of the secrets: a cut prefix, or the password with its white space changed.
+				for _, s := range []string{"TOKpart", "Hunter2", "Sekr1t"} {
+					if strings.Contains(text, s) {
+						t.Errorf("%s holds %q", name, s)
+					}
+				}
+			}
+			if t.Failed() {
+				t.Logf("message: %s\nstdout:\n%s", res.out.Get("message").String(), res.Stdout)
+			}
+		})
+	}
+}
+
+// TestSecretHygiene_TagsAndLabels (issue 12, item 2): every string from JOB is masked on every path
+// out. A container is named after the app secret (its label carries it), and the script sets its
+// target's tag (job_success / job_fail) to the sensitive parameter: neither may reach the outputs
+// (success_targets, failed_targets), the summary, index.html or result.json in clear.
+func TestSecretHygiene_TagsAndLabels(t *testing.T) {
+	t.Parallel()
+	const token = "TAG-TOKEN-5d1e99b2"
+	inv := jobsim.DemoInventory()
+	c := &inv.Clusters[0].Namespaces[0].Workloads[0].Pods[0].Containers[0]
+	c.Name = "box-" + appSecret
+	sim := startSim(t, jobsim.Options{Inventory: inv})
+	const script = `#!/bin/bash
+if [ "$JOBSIM_TARGET_KIND" = host ]; then job_fail "failed with $2"; fi
+job_success "done with $2"
+`
+	res := newStep(t, sim, "hosts", "0:10.0.0.1", "containerFilters", `[{"is_empty_filter": true}]`,
+		"scriptContent", script, "scriptParam", "--token "+token, "paramSensitive", "true").run()
+	res.wantStatus(t, "failure", 1, "failed")
+	if got := res.data("success_targets"); !strings.Contains(got, "container:box-******@10001") {
+		t.Errorf("success_targets = %q, want the container's label masked", got)
+	}
+	texts := map[string]string{"stdout": res.Stdout, "stderr": res.Stderr, "output.json": string(res.Output)}
+	hzReadTree(t, filepath.Join(res.ws, ".jobFastExecuteScript"), texts)
+	for _, f := range []string{"index.html", "result.json"} {
+		text, ok := texts[filepath.Join("e-task1", "report", f)]
+		if !ok {
+			t.Fatalf("report file %s missing among %v", f, hzKeys(texts))
+		}
+		if !strings.Contains(text, "failed with ******") || !strings.Contains(text, "box-******") {
+			t.Errorf("%s does not show the masked tag and label", f)
+		}
+	}
+	if !strings.Contains(res.Stdout, "failed with ******") {
+		t.Errorf("the summary does not show the failed target's masked tag")
+	}
+	for name, text := range texts {
+		for _, s := range []string{appSecret, token} {
+			if strings.Contains(text, s) {
+				t.Errorf("%s holds %q", name, s)
+			}
+		}
+	}
+	if t.Failed() {
+		t.Logf("stdout:\n%s", res.Stdout)
+	}
+}

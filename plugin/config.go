@@ -15,6 +15,7 @@ import (
 
 	"jobfastexecutescript/i18n"
 	"jobfastexecutescript/internal/bkci"
+	"jobfastexecutescript/internal/logvars"
 	"jobfastexecutescript/internal/rolling"
 	"jobfastexecutescript/internal/wait"
 )
@@ -70,6 +71,9 @@ type Config struct {
 	FailureTolerance Tolerance
 	LogMode          string
 	ExtractVars      bool
+	// AllowedVariables are the names a target may set although they would change later steps'
+	// environment (logvars.SteersEnvironment).
+	AllowedVariables map[string]bool
 	DryRun           bool
 
 	Warnings []Problem
@@ -165,6 +169,7 @@ func Parse(f Form, b Build, priv bkci.PrivateConfig, missingPrivate []string, la
 	c.FailureTolerance = parseTolerance(ps, f.FailureTolerance)
 	c.LogMode = parseEnum(ps, "logMode", f.LogMode, enumLogMode)
 	c.ExtractVars = parseBool(ps, "extractVars", f.ExtractVars)
+	c.AllowedVariables = parseAllowedVariables(ps, f.AllowedVars)
 	c.DryRun = parseBool(ps, "dryRun", f.DryRun)
 
 	c.Run = Run{BuildID: b.BuildID, TaskID: b.TaskID, Retry: b.RetryCount}
@@ -174,6 +179,30 @@ func Parse(f Form, b Build, priv bkci.PrivateConfig, missingPrivate []string, la
 		return nil, ps
 	}
 	return c, ps
+}
+
+// parseAllowedVariables reads allowedVariables: variable names separated by commas (white space
+// around them ignored). A name that is not a variable name is an error; one that would not be refused
+// anyway is a warning (a misspelling such as "Path" would leave PATH refused).
+func parseAllowedVariables(ps *Problems, v string) map[string]bool {
+	var out map[string]bool
+	for _, name := range strings.Split(v, ",") {
+		name = strings.TrimSpace(name)
+		switch {
+		case name == "":
+			continue
+		case !logvars.ValidName(name):
+			ps.add("allowedVariables", "val.allowed_var_name", name)
+			continue
+		case !logvars.SteersEnvironment(name):
+			ps.warn("allowedVariables", "val.allowed_var_unneeded", name)
+		}
+		if out == nil {
+			out = map[string]bool{}
+		}
+		out[name] = true
+	}
+	return out
 }
 
 // unresolvedExempt are the fields whose text may hold `${…}` for the script itself (shell syntax).

@@ -464,3 +464,27 @@ func TestParse_TopoNodeType(t *testing.T) {
 		t.Errorf("topology nodes %+v, want %+v", c.Targets.TopoNodes, want)
 	}
 }
+
+// TestParse_AllowedVariables (issue 12, item 4): names separated by commas, white space ignored; a
+// name that is not a variable name is an error naming the field; one that would never be refused
+// (a misspelling: names are case-sensitive) is a warning.
+func TestParse_AllowedVariables(t *testing.T) {
+	t.Parallel()
+	c, ps := parseInputs(t, base("allowedVariables", " NODE_PATH ,Path,, GOFLAGS"))
+	if c == nil {
+		t.Fatalf("refused: %+v", ps.Errors)
+	}
+	if len(c.AllowedVariables) != 3 || !c.AllowedVariables["NODE_PATH"] || !c.AllowedVariables["GOFLAGS"] {
+		t.Errorf("allowed %v", c.AllowedVariables)
+	}
+	if len(ps.Warnings) != 1 || ps.Warnings[0].Key != "val.allowed_var_unneeded" || ps.Warnings[0].Args[0] != "Path" {
+		t.Errorf("warnings %+v", ps.Warnings)
+	}
+	c, ps = parseInputs(t, base("allowedVariables", "PATH, LD-PRELOAD"))
+	if c != nil || len(ps.Errors) != 1 || ps.Errors[0].Field != "allowedVariables" || ps.Errors[0].Key != "val.allowed_var_name" {
+		t.Errorf("errors %+v", ps.Errors)
+	}
+	if c, _ := parseInputs(t, base()); c == nil || c.AllowedVariables != nil {
+		t.Error("the default allows something")
+	}
+}

@@ -15,6 +15,7 @@ import (
 
 	"jobfastexecutescript/i18n"
 	"jobfastexecutescript/internal/jobstatus"
+	"jobfastexecutescript/internal/logvars"
 	"jobfastexecutescript/internal/report"
 	"jobfastexecutescript/internal/rolling"
 	"jobfastexecutescript/internal/taskjson"
@@ -142,7 +143,7 @@ func dynamicKeys(task gjson.Result) map[string]bool {
 	for i := 1; i <= 3; i++ {
 		k[fmt.Sprintf("rolling.mode.%d", i)] = true
 	}
-	for _, r := range []string{"invalid_name", "reserved", "bk_ci_prefix", "too_long"} {
+	for _, r := range []string{"invalid_name", "reserved", "bk_ci_prefix", "too_long", logvars.ReasonSteersEnv} {
 		k["msg.var_skipped_"+r] = true
 	}
 	for _, r := range []string{rolling.ReasonEmpty, rolling.ReasonSyntax, rolling.ReasonRange} {

@@ -42,6 +42,7 @@ type Form struct {
 	FailureTolerance string `env:"failureTolerance, default=0"`
 	LogMode          string `env:"logMode, default=auto"`
 	ExtractVars      string `env:"extractVars, default=true"`
+	AllowedVars      string `env:"allowedVariables"`
 	DryRun           string `env:"dryRun, default=false"`
 	// FormVersion is the form version the step was saved with (formversion.go). No default here: a
 	// step saved before the input existed has no key, which is version 1, whatever task.json's

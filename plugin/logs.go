@@ -12,19 +12,27 @@ import (
 )
 
 const (
-	maxLogObjects      = 500       // JOB's limit per log request
-	logBytesPerRequest = 1 << 20   // aim for responses of about this size (peak memory vs log size: BENCHMARKS.md)
-	probeLogBytes      = 8 << 20   // the first log request's answer limit (see readLogs)
-	firstLogChunk      = 10        // pieces of an answer that stayed unreadable (see readLogs)
-	logConcurrency     = 3         // log requests in flight
-	liveReadRate       = 512 << 10 // bytes per second that live streaming may re-read
-	liveReadMaxPause   = 30 * time.Second
-	failedTailLines    = 30      // lines of a failed target's log kept for the summary and report
-	failedTailBytes    = 4 << 10 //
-	okTailLines        = 5       // lines kept for a successful target's report row
-	okTailBytes        = 512     //
-	maxFoldedTails     = 100     // failed targets whose tails are folded into the main log
-	maxSummaryRows     = 200     // failed targets listed in the summary table
+	maxLogObjects      = 500     // JOB's limit per log request
+	logBytesPerRequest = 1 << 20 // aim for responses of about this size (peak memory vs log size: BENCHMARKS.md)
+	probeLogBytes      = 8 << 20 // the first log request's answer limit (see readLogs)
+	// maxTargetLogBytes is the most of one target's script output JOB keeps: GSE caps it at 5 MB
+	// (internal/jobsim.MaxLogBytes, which simulates that cap).
+	maxTargetLogBytes = 5 << 20
+	// singleTargetLogBytes is the answer limit of a request for one target's log: its largest log in
+	// the worst JSON escaping (a control character, or one of <, > and & as JOB's encoder writes
+	// them, is "\u00XX": 6 bytes a byte), plus the envelope and the execute object. A single
+	// target's log is always read whole, and the answer never takes more memory than this.
+	singleTargetLogBytes = 6*maxTargetLogBytes + 64<<10
+	firstLogChunk        = 10        // pieces of an answer that stayed unreadable (see readLogs)
+	logConcurrency       = 3         // log requests in flight
+	liveReadRate         = 512 << 10 // bytes per second that live streaming may re-read
+	liveReadMaxPause     = 30 * time.Second
+	failedTailLines      = 30      // lines of a failed target's log kept for the summary and report
+	failedTailBytes      = 4 << 10 //
+	okTailLines          = 5       // lines kept for a successful target's report row
+	okTailBytes          = 512     //
+	maxFoldedTails       = 100     // failed targets whose tails are folded into the main log
+	maxSummaryRows       = 200     // failed targets listed in the summary table
 )
 
 // streamer prints the logs of a few targets while the job runs: each complete line exactly once, under
@@ -48,7 +56,7 @@ func (st *streamer) update(ctx context.Context, results []jobapi.ObjectResult) {
 	var keys []jobapi.ObjectKey
 	final := map[jobapi.ObjectKey]bool{}
 	labels := map[jobapi.ObjectKey]string{}
-	unique := uniqueLabels(results)
+	unique := uniqueLabels(results, st.s.log.Redact)
 	for i, r := range results {
 		k := r.Object.Key()
 		if st.finished[k] || r.Status == jobstatus.TargetWaiting || !k.Valid() { // no resource id: its log cannot be asked for
@@ -204,8 +212,8 @@ func (s *step) readLogs(ctx context.Context, sub jobapi.Submitted, targets []*ta
 			keys[i] = t.res.Object.Key()
 		}
 		cctx := ctx
-		if c.limit > 0 {
-			cctx = jobapi.WithMaxBody(cctx, c.limit)
+		if limit := answerLimit(c.limit, len(c.ts)); limit > 0 {
+			cctx = jobapi.WithMaxBody(cctx, limit)
 		}
 		if len(c.ts) > firstLogChunk {
 			cctx = jobapi.WithoutTimeoutRetry(cctx)
@@ -312,6 +320,16 @@ func (s *step) readLogs(ctx context.Context, sub jobapi.Submitted, targets []*ta
 		}
 		<-sem
 	}
+}
+
+// answerLimit is the size limit of a log request for n targets planned with limit (0: the client's
+// own). The probe's limit only sizes requests for several targets: a request for one target accepts
+// that target's largest possible answer (singleTargetLogBytes), and nothing larger.
+func answerLimit(limit int64, n int) int64 {
+	if n == 1 {
+		return singleTargetLogBytes
+	}
+	return limit
 }
 
 // printsLog reports whether a target's log is printed in a print mode ("all", "failed" or "none").

@@ -85,6 +85,7 @@ type step struct {
 	data     map[string]bkci.Data
 	jobID    int64
 	lastCode int
+	term     termResult // what the terminate on the step's early end did
 	// unknownTask is the task name of a job the submit may have created that the look-up did not find.
 	unknownTask string
 }
@@ -164,10 +165,14 @@ func (s *step) finishPanic(r any) int {
 	fmt.Fprintln(s.env.Stderr, s.log.Redact(fmt.Sprintf("panic: %v\n%s", r, debug.Stack())))
 	if s.client != nil && s.jobID != 0 && s.cfg != nil && s.cfg.OnCancel == "terminate" {
 		ctx, cancel := context.WithTimeout(context.Background(), terminateGrace)
-		s.terminate(ctx)
+		s.term = s.terminate(ctx)
 		cancel()
 	}
-	return s.finish(&outcome{errorType: bkci.ErrorTypePlugin, errorCode: codeInternal, message: s.t("msg.internal_error")})
+	msg := s.t("msg.internal_error")
+	if s.jobID != 0 && s.cfg != nil {
+		msg = s.t("msg.job_outcome", msg, s.jobID, s.onCancelText())
+	}
+	return s.finish(&outcome{errorType: bkci.ErrorTypePlugin, errorCode: codeInternal, message: msg})
 }
 
 // fail turns an error into the outcome: classified once, here.

@@ -177,12 +177,32 @@ func (s *step) postTerminate(ctx context.Context) *outcome {
 		s.log.Info(s.t("msg.post_already_finished", s.jobID, s.statusName("job", status.Job.Status)))
 		return &outcome{success: true, message: s.t("msg.post_nothing")}
 	}
-	code := s.terminate(ctx)
-	s.data = map[string]bkci.Data{"job_status_code": bkci.StringData(strconv.Itoa(code))}
-	if !jobstatus.JobFinished(code) && code != jobstatus.JobStopping { // not stopped, not stopping
-		return s.postUnreachable(errors.New(s.t("msg.post_still_running", s.jobID)))
+	r := s.terminate(ctx)
+	s.data = map[string]bkci.Data{}
+	if r.code != 0 {
+		s.data["job_status_code"] = bkci.StringData(strconv.Itoa(r.code))
 	}
-	return &outcome{success: true, message: s.t("msg.post_terminated", s.jobID)}
+	id := s.jobID
+	switch {
+	case r.kind == termFailed:
+		return s.postUnreachable(r.err)
+	case r.kind == termNotTerminable:
+		return &outcome{errorType: bkci.ErrorTypeThirdParty, errorCode: codePostUnreachable,
+			message: s.t("msg.post_unreachable", id, s.termText(r))}
+	case r.kind == termEnded:
+		return &outcome{success: true, message: s.t("msg.post_already_finished", id, s.statusName("job", r.code))}
+	case r.kind == termConfirmed:
+		return &outcome{success: true, message: s.t("msg.post_terminated", id, s.statusName("job", r.code))}
+	case r.code == jobstatus.JobStopping:
+		// JOB took the terminate and is carrying it out.
+		return &outcome{success: true, message: s.t("msg.post_unconfirmed", id, confirmTerminate, s.statusName("job", r.code))}
+	}
+	last := "-"
+	if r.code != 0 {
+		last = s.statusName("job", r.code)
+	}
+	return &outcome{errorType: bkci.ErrorTypeThirdParty, errorCode: codePostUnreachable,
+		message: s.t("msg.post_still_running", id, confirmTerminate, last)}
 }
 
 // postLeftUnknown ends a post action with onCancel=leave that could not find out whether the step

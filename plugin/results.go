@@ -37,11 +37,12 @@ func (s *step) results(ctx context.Context, w *watcher, final *jobapi.JobStatus)
 		s.data["step_instance_id"] = bkci.StringData(fmt.Sprint(sub.StepInstanceID))
 	}
 	s.lastCode = final.Job.Status
-	targets := targetsOf(final)
+	targets := targetsOf(final, s.log.Redact)
 	var vars *logvars.Collector
 	if s.cfg.ExtractVars {
 		vars = logvars.NewCollector(func(name string) bool { return reservedOutputs[name] })
 		vars.Redact = s.log.Redact
+		vars.Allowed = s.cfg.AllowedVariables
 	}
 	s.readLogs(ctx, sub, targets, w.stream, vars)
 	cut := ctx.Err() // cancelled, or out of the step's time, while the logs were read
@@ -242,9 +243,9 @@ func (s *step) reportDir() string {
 func (s *step) writeReport(final *jobapi.JobStatus, targets []*target, counts map[int]int, vres logvars.Result, o *outcome) {
 	r := &report.Result{
 		Plugin: AtomCode, Version: Version, Language: string(s.lang),
-		JobInstanceID: s.jobID, JobInstanceName: final.Job.Name, JobURL: s.jobURL(),
+		JobInstanceID: s.jobID, JobInstanceName: s.log.Redact(final.Job.Name), JobURL: s.jobURL(),
 		JobStatus: o.jobStatus, JobStatusCode: final.Job.Status,
-		ScopeType: s.cfg.ScopeType, ScopeID: s.cfg.ScopeID, Operator: s.cfg.Operator, TaskName: s.cfg.TaskName,
+		ScopeType: s.cfg.ScopeType, ScopeID: s.cfg.ScopeID, Operator: s.cfg.Operator, TaskName: s.log.Redact(s.cfg.TaskName),
 		FinishedAt: time.Now(), Message: o.message, Variables: vres.Values,
 		Total: len(targets),
 	}
@@ -266,7 +267,7 @@ func (s *step) writeReport(final *jobapi.JobStatus, targets []*target, counts ma
 	r.Targets = make([]report.Target, 0, len(targets))
 	for _, t := range targets {
 		rt := report.Target{Label: t.label, Status: t.res.Status, StatusName: s.statusName("target", t.res.Status),
-			Success: t.ok, ExitCode: t.res.ExitCode, DurationMs: t.res.TotalTime, Tag: t.res.Tag, LogTail: t.tail,
+			Success: t.ok, ExitCode: t.res.ExitCode, DurationMs: t.res.TotalTime, Tag: t.res.Tag, LogTail: t.tail, // masked by targetsOf and handleLog
 			Vars: vres.PerTarget[t.label]}
 		if o := t.res.Object; o.Container != nil {
 			rt.Kind, rt.ContainerID, rt.ContainerName = "container", o.Container.ID, o.Container.Name

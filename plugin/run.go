@@ -94,6 +94,8 @@ func (s *step) newClient(cfg *Config) (*jobapi.Client, error) {
 		Language:  s.lang.HTTPLanguage(),
 		UserAgent: AtomCode + "/" + Version,
 		CACertPEM: cfg.Private.CACert,
+		// Every secret the step knows is masked in JOB's text before the client cuts it.
+		Redact: s.log.Redact,
 		OnRetry: func(op string, attempt int, err error, wait time.Duration) {
 			s.log.Info(s.t("msg.retrying", op, attempt, s.apiErrorText(err), wait.Round(time.Millisecond)))
 		},
@@ -165,6 +167,8 @@ func (s *step) run(ctx context.Context) *outcome {
 		return s.submitFailed(ctx, runCtx, err)
 	}
 	s.jobID = sub.JobInstanceID
+	// The name is JOB's text (it echoes the task name): masked before it reaches an output or a file.
+	sub.JobInstanceName = s.log.Redact(sub.JobInstanceName)
 	if listener != nil {
 		listener.Expect(sub.JobInstanceID)
 	}
@@ -205,6 +209,7 @@ func (s *step) run(ctx context.Context) *outcome {
 		// leave it running unwatched.
 		o := s.fail(werr)
 		s.endAbort(w)
+		o.message = s.t("msg.job_outcome", o.message, s.jobID, s.onCancelText())
 		return o
 	}
 }
@@ -308,11 +313,31 @@ func (s *step) jobURL() string {
 	return strings.TrimRight(s.cfg.Private.JobWebURL, "/") + fmt.Sprintf("/api_execute/%d", s.jobID)
 }
 
+// termKind is what a terminate did to the job.
+type termKind int
+
+const (
+	termNone          termKind = iota // nothing was tried (no job, onCancel=leave)
+	termEnded                         // the job had ended before a terminate was sent
+	termConfirmed                     // sent, and JOB confirmed the job ended
+	termUnconfirmed                   // sent (or JOB said the job no longer runs), but no end seen in time
+	termFailed                        // JOB refused the terminate or could not be reached (err)
+	termNotTerminable                 // not sent: the job neither runs, waits nor ended (not started, say)
+)
+
+// termResult is what terminate did, for the message that says so: the kind, the last job status
+// seen (0: none) and, when it failed, JOB's error.
+type termResult struct {
+	kind termKind
+	code int
+	err  error
+}
+
 // terminate asks JOB to stop the job when its status allows it (2 or 7), and waits briefly for JOB to
 // confirm. A job JOB has created but not started yet (1) refuses the terminate; it starts a moment
-// later, so terminate waits for that (at most confirmTerminate) first. It returns the last job
-// status seen.
-func (s *step) terminate(ctx context.Context) int {
+// later, so terminate waits for that (at most confirmTerminate) first. It returns what happened; the
+// last job status seen is also in s.lastCode.
+func (s *step) terminate(ctx context.Context) termResult {
 	scope := s.scope()
 	// The status read is bounded so that a hanging read leaves time for the terminate itself; when it
 	// fails, the terminate is sent anyway (JOB refuses it, 1241003, for a job that no longer runs).
@@ -324,29 +349,45 @@ func (s *step) terminate(ctx context.Context) int {
 			st = next
 		}
 	}
+	send := true
 	if err == nil {
 		s.lastCode = st.Job.Status
-		if st.Job.Status != jobstatus.JobRunning && st.Job.Status != jobstatus.JobWaitingUser {
-			return st.Job.Status
+		switch code := st.Job.Status; {
+		case code == jobstatus.JobRunning || code == jobstatus.JobWaitingUser:
+		case code == jobstatus.JobStopping: // already being terminated: wait for the end only
+			send = false
+		case jobstatus.JobFinished(code):
+			return termResult{kind: termEnded, code: code}
+		default: // not started yet (1), or a status JOB does not terminate in
+			return termResult{kind: termNotTerminable, code: code}
 		}
 	}
-	if err := s.client.TerminateJob(ctx, scope, s.jobID); err != nil {
-		if ae, ok := jobapi.As(err); !ok || ae.Code != jobapi.CodeUnsupportedOperation {
-			s.log.Warn(s.t("msg.terminate_failed", s.jobID, s.apiErrorText(err)))
-			return s.lastCode
+	if send {
+		if err := s.client.TerminateJob(ctx, scope, s.jobID); err != nil {
+			if ae, ok := jobapi.As(err); !ok || ae.Code != jobapi.CodeUnsupportedOperation {
+				s.log.Warn(s.t("msg.terminate_failed", s.jobID, s.apiErrorText(err)))
+				return termResult{kind: termFailed, code: s.lastCode, err: err}
+			}
+			// The job no longer runs or waits: it ended, or an earlier attempt of this call (its
+			// answer lost) stopped it. Read how it ends.
+		} else {
+			s.log.Info(s.t("msg.terminate_sent", s.jobID))
 		}
-		// The job no longer runs or waits: it ended, or an earlier attempt of this call (its answer
-		// lost) stopped it. Read how it ends.
-	} else {
-		s.log.Info(s.t("msg.terminate_sent", s.jobID))
 	}
 	if last := s.awaitStatus(ctx, func(st *jobapi.JobStatus) bool { return st.Finished }); last != nil {
 		s.lastCode = last.Job.Status
 	}
-	if jobstatus.JobFinished(s.lastCode) {
-		s.log.Info(s.t("msg.terminate_confirmed", s.jobID, s.statusName("job", s.lastCode)))
+	switch {
+	case !jobstatus.JobFinished(s.lastCode):
+		return termResult{kind: termUnconfirmed, code: s.lastCode}
+	case s.lastCode == jobstatus.JobStopFail: // JOB's own verdict on the terminate
+		return termResult{kind: termFailed, code: s.lastCode, err: errors.New(s.statusName("job", s.lastCode))}
+	case jobstatus.Verdict(s.lastCode) != "terminated":
+		// The job ended by itself before the terminate took effect (JOB refused it, or ran it too late).
+		return termResult{kind: termEnded, code: s.lastCode}
 	}
-	return s.lastCode
+	s.log.Info(s.t("msg.terminate_confirmed", s.jobID, s.statusName("job", s.lastCode)))
+	return termResult{kind: termConfirmed, code: s.lastCode}
 }
 
 // awaitStatus reads the job's status until done accepts it, for at most confirmTerminate, and returns
@@ -393,7 +434,7 @@ func (s *step) endAbort(w *watcher) {
 	}
 	if s.cfg.OnCancel == "terminate" {
 		ctx, cancel := context.WithTimeout(context.Background(), terminateGrace)
-		s.terminate(ctx)
+		s.term = s.terminate(ctx)
 		cancel()
 	} else if u := s.jobURL(); u != "" {
 		s.log.Info(s.t("msg.left_running", s.jobID, u))
@@ -406,6 +447,8 @@ func (s *step) endAbort(w *watcher) {
 	}
 }
 
+// onCancelText says what happened to the job when the step ended early: left running per onCancel,
+// or what the terminate did (s.term), never more than that.
 func (s *step) onCancelText() string {
 	if s.jobID == 0 && s.unknownTask != "" {
 		return s.t("msg.job_unknown", s.unknownTask)
@@ -413,10 +456,31 @@ func (s *step) onCancelText() string {
 	if s.jobID == 0 {
 		return s.t("msg.no_job")
 	}
-	if s.cfg.OnCancel == "terminate" {
-		return s.t("msg.job_terminated_by_plugin")
+	if s.cfg.OnCancel != "terminate" {
+		return s.t("msg.job_left_running")
 	}
-	return s.t("msg.job_left_running")
+	return s.termText(s.term)
+}
+
+// termText describes a terminate's result.
+func (s *step) termText(r termResult) string {
+	status := "-"
+	if r.code != 0 {
+		status = s.statusName("job", r.code)
+	}
+	switch r.kind {
+	case termEnded:
+		return s.t("msg.term_ended", status)
+	case termConfirmed:
+		return s.t("msg.term_confirmed", status)
+	case termUnconfirmed:
+		return s.t("msg.term_unconfirmed", confirmTerminate, status)
+	case termFailed:
+		return s.t("msg.term_failed", s.apiErrorText(r.err))
+	case termNotTerminable:
+		return s.t("msg.term_not_terminable", status)
+	}
+	return s.t("msg.term_not_tried")
 }
 
 func (s *step) dryRun() *outcome {

@@ -39,13 +39,17 @@ func label(o jobapi.ExecuteObject) string {
 }
 
 // targetsOf turns a status response's results into targets sorted by label. Labels are unique (see
-// uniqueLabels).
-func targetsOf(st *jobapi.JobStatus) []*target {
+// uniqueLabels). Every string JOB sent that the step shows (label, tag, IP, names) is masked with
+// redact here, where it enters the step's results: the outputs, the summary, the report and its
+// result.json all read it from the target (see maskResult).
+func targetsOf(st *jobapi.JobStatus, redact func(string) string) []*target {
 	var results []jobapi.ObjectResult
 	for _, step := range st.Steps {
-		results = append(results, step.Results...)
+		for _, r := range step.Results {
+			results = append(results, maskResult(r, redact))
+		}
 	}
-	labels := uniqueLabels(results)
+	labels := uniqueLabels(results, redact)
 	out := make([]*target, len(results))
 	for i, r := range results {
 		out[i] = &target{label: labels[i], res: r, ok: jobstatus.TargetSuccess(r.Status)}
@@ -57,11 +61,14 @@ func targetsOf(st *jobapi.JobStatus) []*target {
 // uniqueLabels labels each result (label). Objects that would share a label, two hosts with one cloud
 // area and IP say, are told apart by their resource: "0:10.0.0.1 (host 101)". Each target then has its
 // own sub-tag, list entry, report row and variables; "first in label order" stays well defined.
-func uniqueLabels(results []jobapi.ObjectResult) []string {
+//
+// Labels are masked with redact (whole, so that a secret spanning a name and an id is masked too);
+// objects that share a label only once masked are told apart the same way.
+func uniqueLabels(results []jobapi.ObjectResult, redact func(string) string) []string {
 	labels := make([]string, len(results))
 	seen := make(map[string]int, len(results))
 	for i, r := range results {
-		labels[i] = label(r.Object)
+		labels[i] = redact(label(r.Object))
 		seen[labels[i]]++
 	}
 	for i, r := range results {
@@ -71,8 +78,26 @@ func uniqueLabels(results []jobapi.ObjectResult) []string {
 			if k.Type == jobapi.ObjectTypeContainer {
 				kind = "container"
 			}
-			labels[i] += " (" + kind + " " + k.ResourceID + ")"
+			labels[i] = redact(labels[i] + " (" + kind + " " + k.ResourceID + ")")
 		}
 	}
 	return labels
+}
+
+// maskResult returns r with the strings the step shows masked: the tag the script set, the host's
+// IPs and names, the container's names. The resource id stays as JOB sent it: it is what log requests
+// name the object by (labels built from it are masked whole by uniqueLabels).
+func maskResult(r jobapi.ObjectResult, redact func(string) string) jobapi.ObjectResult {
+	r.Tag = redact(r.Tag)
+	if h := r.Object.Host; h != nil {
+		m := *h
+		m.IP, m.IPv6, m.CloudName, m.AgentID = redact(m.IP), redact(m.IPv6), redact(m.CloudName), redact(m.AgentID)
+		r.Object.Host = &m
+	}
+	if c := r.Object.Container; c != nil {
+		m := *c
+		m.Name, m.ContainerID = redact(m.Name), redact(m.ContainerID)
+		r.Object.Container = &m
+	}
+	return r
 }

@@ -3,6 +3,7 @@ package plugin
 import (
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 
 	"jobfastexecutescript/internal/jobapi"
@@ -25,12 +26,45 @@ func TestTargetsOf_UniqueLabels(t *testing.T) {
 		host(102, "10.0.0.1"), host(7, "10.0.0.2"), host(101, "10.0.0.1"), pod(5, "web"), pod(6, "web"),
 	}}}}
 	var got []string
-	for _, tg := range targetsOf(st) {
+	for _, tg := range targetsOf(st, func(s string) string { return s }) {
 		got = append(got, tg.label)
 	}
 	want := []string{"0:10.0.0.1 (host 101)", "0:10.0.0.1 (host 102)", "0:10.0.0.2",
 		"container:web@5", "container:web@6"}
 	if !slices.Equal(got, want) {
 		t.Errorf("labels\n got %q\nwant %q", got, want)
+	}
+}
+
+// TestTargetsOf_Masks (issue 12, item 2): the strings JOB sent that the step shows are masked where
+// they enter the results; the resource id the log requests use is kept; two objects that share a
+// label once masked are still told apart.
+func TestTargetsOf_Masks(t *testing.T) {
+	t.Parallel()
+	redact := strings.NewReplacer("S3CR3T", "******").Replace
+	pod := func(id int64, name, tag string) jobapi.ObjectResult {
+		return jobapi.ObjectResult{Status: 9, Tag: tag, Object: jobapi.ExecuteObject{Type: jobapi.ObjectTypeContainer,
+			ResourceID: strconv.FormatInt(id, 10), Container: &jobapi.Container{ID: id, Name: name, ContainerID: "docker://S3CR3T"}}}
+	}
+	st := &jobapi.JobStatus{Steps: []jobapi.StepInstance{{Results: []jobapi.ObjectResult{
+		pod(5, "a-S3CR3T", "tag S3CR3T"), {Status: 9, Object: jobapi.ExecuteObject{Type: jobapi.ObjectTypeHost, ResourceID: "S3CR3T"}},
+	}}}}
+	ts := targetsOf(st, redact)
+	var got []string
+	for _, tg := range ts {
+		got = append(got, tg.label, tg.res.Tag)
+		if c := tg.res.Object.Container; c != nil {
+			got = append(got, c.Name, c.ContainerID)
+		}
+	}
+	want := []string{"container:a-******@5", "tag ******", "a-******", "docker://******", "host:******", ""}
+	if !slices.Equal(got, want) {
+		t.Errorf("masked\n got %q\nwant %q", got, want)
+	}
+	if k := ts[1].res.Object.Key(); k.ResourceID != "S3CR3T" {
+		t.Errorf("the resource id was changed: %q", k.ResourceID)
+	}
+	if st.Steps[0].Results[0].Tag != "tag S3CR3T" {
+		t.Error("JOB's answer itself was changed")
 	}
 }

@@ -71,8 +71,10 @@ func readEnvelope(root gjson.Result) envelope {
 // object, result true, no gateway error) it returns its root object, validated once, here, for the
 // endpoint's parser; otherwise an *Error with Kind, HTTPStatus, Code, CodeName, Message, RequestID,
 // Permission, Gateway and the Retry-After hint filled in. Op, Method and Path are left for the
-// caller. It never panics, whatever the input.
-func classifyResponse(status int, h http.Header, body string, now time.Time) (gjson.Result, *Error) {
+// caller. mask (nil: none) masks secrets in the body before a snippet of it is cut into the message
+// (the other fields are masked by scrubber.finish, before they are cut). It never panics, whatever
+// the input.
+func classifyResponse(status int, h http.Header, body string, now time.Time, mask func(string) string) (gjson.Result, *Error) {
 	e := &Error{HTTPStatus: status, RequestID: strings.TrimSpace(h.Get(headerRequestID))}
 	e.retryAfter = retryAfterFrom(status, h, now)
 
@@ -164,6 +166,9 @@ func classifyResponse(status int, h http.Header, body string, now time.Time) (gj
 	switch {
 	case e.Message != "":
 	case !isObj:
+		if mask != nil {
+			body = mask(body)
+		}
 		e.Message = describeNonJSON(h, body, valid)
 	case resultFalse:
 		e.Message = "JOB answered result false without a message"

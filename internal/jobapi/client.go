@@ -75,6 +75,11 @@ type Config struct {
 	// OnRetry, when set, is called after each failed attempt that will be retried, with the 1-based
 	// attempt number, its error and the wait before the next attempt. Log it as "attempt n failed".
 	OnRetry func(op string, attempt int, err error, wait time.Duration)
+	// Redact, when set, masks the caller's secrets (the sensitive parameters) in every text from
+	// outside that an *Error carries: JOB's message, the gateway's code name and headers, a body's
+	// snippet. It runs on the raw text, before the client cuts it or puts it on one line. The app
+	// secret is masked whether or not Redact is set.
+	Redact func(string) string
 }
 
 // String describes the configuration without the app secret.
@@ -182,7 +187,7 @@ func New(cfg Config) (*Client, error) {
 		logTimeout: logTimeout,
 		retry:      rp,
 		onRetry:    cfg.OnRetry,
-		scrub:      scrubber{secret: cfg.AppSecret},
+		scrub:      scrubber{secret: cfg.AppSecret, redact: cfg.Redact},
 		maxBody:    MaxBodyBytes,
 		maxLogBody: MaxLogBodyBytes,
 		now:        time.Now,

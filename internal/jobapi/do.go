@@ -193,7 +193,7 @@ func (c *Client) attempt(ctx context.Context, op, method, path string, query url
 			stop: ctx.Err() != nil || errors.Is(err, ErrBodyTooLarge), timedOut: timedOut}
 		return c.finish(op, method, path, e)
 	}
-	root, e := classifyResponse(resp.StatusCode, resp.Header, data, c.now())
+	root, e := classifyResponse(resp.StatusCode, resp.Header, data, c.now(), c.scrub.str)
 	if e != nil {
 		return c.finish(op, method, path, e)
 	}

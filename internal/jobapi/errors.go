@@ -273,10 +273,22 @@ type scrubbedError struct {
 func (s *scrubbedError) Error() string { return s.text }
 func (s *scrubbedError) Unwrap() error { return s.err }
 
-// scrubber removes one secret from strings.
-type scrubber struct{ secret string }
+// scrubber masks secrets in text from outside (JOB's and the gateway's answers, transport errors)
+// before anything else touches it: the app secret always, and whatever the caller's redact masks
+// (Config.Redact: the sensitive parameters). Every *Error passes through finish, the one place where
+// such text is masked, and only then put on one line and cut: a cut or a collapsed run of white
+// space inside a secret would leave text that no longer matches the secret, and leaks it.
+type scrubber struct {
+	secret string
+	redact func(string) string
+}
 
+// str masks every secret in v. The caller's redact runs first: it may know secrets that contain
+// the app secret.
 func (s scrubber) str(v string) string {
+	if s.redact != nil && v != "" {
+		v = s.redact(v)
+	}
 	if s.secret == "" {
 		return v
 	}
@@ -284,7 +296,7 @@ func (s scrubber) str(v string) string {
 }
 
 func (s scrubber) err(err error) error {
-	if err == nil || s.secret == "" {
+	if err == nil || (s.secret == "" && s.redact == nil) {
 		return err
 	}
 	text := err.Error()
@@ -295,7 +307,7 @@ func (s scrubber) err(err error) error {
 	return &scrubbedError{text: clean, err: err}
 }
 
-// finish scrubs and bounds every text field of e.
+// finish masks, then bounds, every text field of e (the permission block's too).
 func (s scrubber) finish(e *Error) *Error {
 	e.Message = truncate(oneLine(s.str(e.Message)), maxMessageBytes)
 	e.CodeName = truncate(oneLine(s.str(e.CodeName)), 128)
@@ -304,6 +316,23 @@ func (s scrubber) finish(e *Error) *Error {
 	if e.Err != nil {
 		if t := e.Err.Error(); len(t) > maxMessageBytes {
 			e.Err = &scrubbedError{text: truncate(t, maxMessageBytes), err: e.Err}
+		}
+	}
+	if p := e.Permission; p != nil {
+		p.SystemID, p.SystemName = s.str(p.SystemID), s.str(p.SystemName)
+		for i := range p.Actions {
+			a := &p.Actions[i]
+			a.ID, a.Name = s.str(a.ID), s.str(a.Name)
+			for j := range a.RelatedResourceTypes {
+				rt := &a.RelatedResourceTypes[j]
+				rt.SystemID, rt.SystemName, rt.Type, rt.TypeName = s.str(rt.SystemID), s.str(rt.SystemName), s.str(rt.Type), s.str(rt.TypeName)
+				for _, path := range rt.Instances {
+					for k := range path {
+						in := &path[k]
+						in.ID, in.Type, in.TypeName, in.Name = s.str(in.ID), s.str(in.Type), s.str(in.TypeName), s.str(in.Name)
+					}
+				}
+			}
 		}
 	}
 	return e

@@ -282,7 +282,7 @@ func TestRetryAfterHeaders(t *testing.T) {
 		if got := retryAfterFrom(429, h, fixedNow); got != tt.want {
 			t.Errorf("%s: %v, want %v", tt.name, got, tt.want)
 		}
-		_, e := classifyResponse(429, h, "", fixedNow)
+		_, e := classifyResponse(429, h, "", fixedNow, nil)
 		if got := RetryAfter(e); got != tt.want {
 			t.Errorf("%s: RetryAfter = %v, want %v", tt.name, got, tt.want)
 		}
@@ -340,12 +340,12 @@ func TestClassify_Envelopes(t *testing.T) {
 		if h == nil {
 			h = http.Header{}
 		}
-		_, e := classifyResponse(tc.status, h, tc.body, fixedNow)
+		_, e := classifyResponse(tc.status, h, tc.body, fixedNow, nil)
 		if (e == nil) != tc.ok || (e != nil && e.Kind != tc.kind) {
 			t.Errorf("%s: %+v", tc.name, e)
 		}
 	}
-	if _, e := classifyResponse(200, http.Header{}, strings.Repeat("{\"a\":", 5_000_000), fixedNow); e == nil {
+	if _, e := classifyResponse(200, http.Header{}, strings.Repeat("{\"a\":", 5_000_000), fixedNow, nil); e == nil {
 		t.Error("a body nested too deep was accepted")
 	}
 }
@@ -391,5 +391,36 @@ func TestScrubber(t *testing.T) {
 	}
 	if got := truncate("日本語テキスト", 7); got != "日…" {
 		t.Errorf("truncate = %q", got)
+	}
+}
+
+// TestScrubber_MasksBeforeCut (issue 12): the caller's secrets are masked in the raw text, before
+// the message is cut to 512 bytes or put on one line: a secret cut in two, or with its white space
+// collapsed, would no longer match and would leak.
+func TestScrubber_MasksBeforeCut(t *testing.T) {
+	t.Parallel()
+	const token = "TOKpart1-TOKpart2-TOKpart3-TOKpart4"
+	const password = "Hunter2  Sekr1t"
+	redact := func(s string) string {
+		return strings.NewReplacer(token, "******", password, "******").Replace(s)
+	}
+	sc := scrubber{secret: testSecret, redact: redact}
+	cut := strings.Repeat("x", 490) + " " + token + " rejected"
+	for _, msg := range []string{cut, "bad\n--password '" + password + "'"} {
+		e := sc.finish(&Error{Op: "o", Kind: KindBusiness, Message: msg, CodeName: msg, RequestID: msg,
+			Err: errors.New(msg), Permission: &Permission{Actions: []PermissionAction{{Name: msg}}}})
+		for _, text := range []string{e.Error(), e.Message, e.CodeName, e.RequestID, e.Err.Error(), e.Permission.Actions[0].Name} {
+			for _, part := range []string{"TOKp", "Hunter2", "Sekr1t"} {
+				if strings.Contains(text, part) {
+					t.Errorf("%q holds %q", text, part)
+				}
+			}
+		}
+	}
+	// A body that is not JSON: its snippet (200 bytes) is cut from the masked body.
+	body := strings.Repeat("y", 190) + token
+	_, e := classifyResponse(502, http.Header{}, body, fixedNow, sc.str)
+	if e == nil || strings.Contains(e.Message, "TOKp") || !strings.Contains(e.Message, "******") {
+		t.Errorf("non-JSON body snippet: %+v", e)
 	}
 }

@@ -236,7 +236,7 @@ func FuzzParseError(f *testing.F) {
 		h.Set(headerRetryAfter, retryAfter)
 		h.Set(headerGatewayCode, gwCode)
 		h.Set(headerRateLimitReset, retryAfter)
-		_, e := classifyResponse(status, h, body, fixedNow)
+		_, e := classifyResponse(status, h, body, fixedNow, nil)
 		if e == nil {
 			return
 		}

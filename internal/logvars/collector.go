@@ -23,6 +23,7 @@ const (
 	ReasonReserved    = "reserved"     // one of the plugin's own outputs
 	ReasonBKCIPrefix  = "bk_ci_prefix" // starts with BK_CI_
 	ReasonTooLong     = "too_long"     // value longer than MaxValueLen UTF-16 code units
+	// ReasonSteersEnv is declared in steer.go.
 )
 
 // utf16Len is the length of s in UTF-16 code units.
@@ -61,6 +62,11 @@ type Collector struct {
 	// was masked already, but an HTML-escaped marker's value is unescaped here, and a secret with
 	// "<", "&" or a quote only shows in its clear form after that.
 	Redact func(string) string
+
+	// Allowed lists names a target may set although they steer later steps' environment
+	// (SteersEnvironment): the step's allowedVariables input. Other such names are skipped with
+	// ReasonSteersEnv.
+	Allowed map[string]bool
 
 	mu      sync.Mutex
 	targets map[string]map[string]string // label -> valid name -> last value
@@ -232,6 +238,8 @@ func (c *Collector) skipReason(name string) string {
 		return ReasonBKCIPrefix
 	case c.reserved != nil && c.reserved(name):
 		return ReasonReserved
+	case SteersEnvironment(name) && !c.Allowed[name]:
+		return ReasonSteersEnv
 	default:
 		return ""
 	}
