@@ -698,7 +698,7 @@ func TestTerminateSaysWhatHappened(t *testing.T) {
 				id = h.job(t)
 			}
 			p.until("the state file with the job id", func() bool {
-				b, err := os.ReadFile(statePath(r.step.Workspace, "e-task1"))
+				b, err := os.ReadFile(statePath(r.step.DataDir))
 				return err == nil && gjson.GetBytes(b, "job_instance_id").Int() == id
 			})
 			var res *result

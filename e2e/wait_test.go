@@ -309,6 +309,37 @@ func callbackStep(t *testing.T, sim *jobsim.Sim, kv ...string) (*stepRun, string
 		"callbackListen", "127.0.0.1:" + port}, kv...)...), base
 }
 
+// TestJobEndsJustBeforeTheLimit: the job ends about 2 s before waitTimeout, between two polls (the
+// poll after it would come after the limit). What the step reads at the limit decides: the job's real
+// verdict with its counts, and no terminate.
+func TestJobEndsJustBeforeTheLimit(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name, script, status, jobStatus string
+		errorType                       int
+		success, failed                 string
+	}{
+		{"success", "sleep 27.5\necho done", "success", "success", 0, "3", "0"},
+		{"failed", "sleep 27.5\nexit 3", "failure", "failed", 1, "0", "3"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			sim := startSim(t, jobsim.Options{})
+			res := newStep(t, sim, "waitTimeout", "30", "scriptContent", tc.script).run()
+			res.wantStatus(t, tc.status, tc.errorType, tc.jobStatus)
+			if n := sim.Count(jobsim.EPOperateJob); n != 0 {
+				t.Errorf("%d terminate requests for a job that had ended", n)
+			}
+			if res.data("success_count") != tc.success || res.data("failed_count") != tc.failed || res.data("total_count") != "3" {
+				t.Errorf("counts %s/%s of %s, want %s/%s of 3", res.data("success_count"), res.data("failed_count"), res.data("total_count"), tc.success, tc.failed)
+			}
+			if strings.Contains(res.out.Get("message").String(), "termination") {
+				t.Errorf("message %q", res.out.Get("message").String())
+			}
+		})
+	}
+}
+
 // TestCallbackAheadOfStatus: JOB's callback arrives while status reads still say "running" for half a
 // second; the step polls quickly after the callback and ends within a few seconds of the job, not at
 // the next safety-net poll (15 s).

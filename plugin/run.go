@@ -202,7 +202,9 @@ func (s *step) run(ctx context.Context) *outcome {
 	switch {
 	case werr == nil:
 		return s.results(stepCtx, w, final)
-	case ctx.Err() != nil || runCtx.Err() != nil:
+	case ctx.Err() == nil && runCtx.Err() != nil:
+		return s.endAtLimit(ctx, stepCtx, w)
+	case ctx.Err() != nil:
 		return s.endCut(ctx, w)
 	default:
 		// The step fails without knowing how the job ends: handle the job per onCancel rather than
@@ -225,6 +227,38 @@ func (s *step) submitFailed(ctx, runCtx context.Context, err error) *outcome {
 		return s.endCut(ctx, nil)
 	}
 	return s.fail(err)
+}
+
+// endAtLimit ends a run whose wait limit passed while the job was followed. What the step reads at the
+// limit decides: a job that has ended (between two polls, or with its callback still to come) gets
+// its real verdict, counts and logs, within what the step's own deadline leaves (stepCtx); only a job
+// still running is a timeout, terminated per onCancel. A job that ends by itself while the terminate
+// is on its way is read once more for the same reason.
+func (s *step) endAtLimit(ctx, stepCtx context.Context, w *watcher) *outcome {
+	if final := s.readAtLimit(ctx, w); final != nil {
+		return s.results(stepCtx, w, final)
+	}
+	o := s.endTimeout(w)
+	if s.term.kind == termEnded {
+		if final := s.readAtLimit(ctx, w); final != nil {
+			return s.results(stepCtx, w, final)
+		}
+	}
+	return o
+}
+
+// readAtLimit reads the job's status with its targets once, bounded; it returns it when the job has
+// finished, else nil.
+func (s *step) readAtLimit(ctx context.Context, w *watcher) *jobapi.JobStatus {
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), terminateStatusRead)
+	defer cancel()
+	st, err := s.client.GetJobInstanceStatus(rctx, s.scope(), s.jobID, true)
+	if err != nil || !st.Finished {
+		return nil
+	}
+	s.log.Info(s.t("msg.ended_at_limit", s.statusName("job", st.Job.Status)))
+	w.observe(rctx, st)
+	return st
 }
 
 // endCut ends a run its own end cut short (runCtx done): cancelled when the signal (ctx) did it, else
