@@ -42,7 +42,7 @@ type Config struct {
 
 	ScopeType, ScopeID string
 
-	ScriptSource    string
+	ScriptSource    ScriptSource
 	ScriptLanguage  int
 	ScriptContent   string
 	ScriptID        string
@@ -58,18 +58,18 @@ type Config struct {
 	Targets Targets
 	Rolling *Rolling
 
-	Wait            string
+	Wait            WaitMode
 	CallbackListen  string
 	CallbackBaseURL string
 	CallbackURL     string
 	WaitTimeout     time.Duration
 	StepDeadline    time.Duration
 
-	OnCancel         string
+	OnCancel         CancelPolicy
 	OperatorMode     string
 	Operator         string
 	FailureTolerance Tolerance
-	LogMode          string
+	LogMode          LogMode
 	ExtractVars      bool
 	// AllowedVariables are the names a target may set although they would change later steps'
 	// environment (logvars.SteersEnvironment).
@@ -110,11 +110,7 @@ var (
 	digitsRe      = regexp.MustCompile(`^[0-9]+$`)
 	unresolvedRe  = regexp.MustCompile(`\$\{\{[^}]*\}\}|\$\{[^}]*\}`)
 	enumScope     = []string{"biz", "biz_set"}
-	enumSource    = []string{"inline", "scriptId", "scriptVersionId"}
-	enumWait      = []string{"poll", "callback", "none"}
-	enumOnCancel  = []string{"terminate", "leave"}
 	enumOperator  = []string{"lastModifier", "starter"}
-	enumLogMode   = []string{"auto", "all", "failed", "none"}
 	enumRollMode  = []string{"1", "2", "3"}
 	enumLanguages = []string{"1", "2", "3", "4", "5"}
 )
@@ -153,7 +149,7 @@ func Parse(f Form, b Build, priv bkci.PrivateConfig, missingPrivate []string, la
 	parseRolling(ps, c, f)
 	parseWaiting(ps, c, f, b)
 
-	c.OnCancel = parseEnum(ps, "onCancel", f.OnCancel, enumOnCancel)
+	c.OnCancel = parseMode(ps, "onCancel", f.OnCancel, cancelModes)
 	c.OperatorMode = parseEnum(ps, "operator", f.Operator, enumOperator)
 	c.Operator = strings.TrimSpace(priv.Username)
 	if c.Operator == "" {
@@ -167,7 +163,7 @@ func Parse(f Form, b Build, priv bkci.PrivateConfig, missingPrivate []string, la
 		ps.add("operator", "val.operator_empty")
 	}
 	c.FailureTolerance = parseTolerance(ps, f.FailureTolerance)
-	c.LogMode = parseEnum(ps, "logMode", f.LogMode, enumLogMode)
+	c.LogMode = parseMode(ps, "logMode", f.LogMode, logModes)
 	c.ExtractVars = parseBool(ps, "extractVars", f.ExtractVars)
 	c.AllowedVariables = parseAllowedVariables(ps, f.AllowedVars)
 	c.DryRun = parseBool(ps, "dryRun", f.DryRun)
@@ -275,9 +271,9 @@ func parsePositive(ps *Problems, field, v string) int64 {
 }
 
 func parseScript(ps *Problems, c *Config, f Form) {
-	c.ScriptSource = parseEnum(ps, "scriptSource", f.ScriptSource, enumSource)
+	c.ScriptSource = parseMode(ps, "scriptSource", f.ScriptSource, scriptSources)
 	switch c.ScriptSource {
-	case "inline":
+	case SourceInline:
 		lang := parseEnum(ps, "scriptLanguage", f.ScriptLanguage, enumLanguages)
 		c.ScriptLanguage, _ = strconv.Atoi(lang)
 		c.ScriptContent = f.ScriptContent
@@ -289,14 +285,14 @@ func parseScript(ps *Problems, c *Config, f Form) {
 		case !utf8.ValidString(f.ScriptContent):
 			ps.add("scriptContent", "val.utf8")
 		}
-	case "scriptId":
+	case SourceScriptID:
 		c.ScriptID = strings.TrimSpace(f.ScriptID)
 		if c.ScriptID == "" {
 			ps.add("scriptId", "val.required")
 		} else if strings.ContainsAny(c.ScriptID, " \t\r\n") {
 			ps.add("scriptId", "val.no_space", c.ScriptID)
 		}
-	case "scriptVersionId":
+	case SourceScriptVersionID:
 		if s := strings.TrimSpace(f.ScriptVersionID); s == "" {
 			ps.add("scriptVersionId", "val.required")
 		} else {
@@ -353,13 +349,13 @@ func parseRolling(ps *Problems, c *Config, f Form) {
 }
 
 func parseWaiting(ps *Problems, c *Config, f Form, b Build) {
-	c.Wait = parseEnum(ps, "wait", f.Wait, enumWait)
+	c.Wait = parseMode(ps, "wait", f.Wait, waitModes)
 	if u := strings.TrimSpace(f.CallbackURL); u != "" {
 		if checkHTTPURL(ps, "callbackUrl", u) {
 			c.CallbackURL = u
 		}
 	}
-	if c.Wait == "callback" {
+	if c.Wait == WaitCallback {
 		base := strings.TrimRight(strings.TrimSpace(f.CallbackBaseURL), "/")
 		c.CallbackListen = strings.TrimSpace(f.CallbackListen)
 		if base == "" {

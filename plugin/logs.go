@@ -332,11 +332,11 @@ func answerLimit(limit int64, n int) int64 {
 	return limit
 }
 
-// printsLog reports whether a target's log is printed in a print mode ("all", "failed" or "none").
-func printsLog(mode string, t *target) bool { return mode == "all" || (mode == "failed" && !t.ok) }
+// printsLog reports whether a target's log is printed in a print mode (printMode).
+func printsLog(mode LogMode, t *target) bool { return mode == LogAll || (mode == LogFailed && !t.ok) }
 
 // handleLog prints (per logMode), extracts variables and keeps the tail of one target's log.
-func (s *step) handleLog(t *target, content, printMode string, stream *streamer, vars *logvars.Collector) {
+func (s *step) handleLog(t *target, content string, printMode LogMode, stream *streamer, vars *logvars.Collector) {
 	t.logged = true
 	print := printsLog(printMode, t)
 	if print {
@@ -360,25 +360,21 @@ func (s *step) handleLog(t *target, content, printMode string, stream *streamer,
 	}
 }
 
-// printMode is whose logs are printed: "all", "failed" or "none".
-func (s *step) printMode(total int) string {
-	switch s.cfg.LogMode {
-	case "all":
-		return "all"
-	case "failed":
-		return "failed"
-	case "none":
-		return "none"
+// printMode is whose logs are printed: LogAll, LogFailed or LogNone (LogAuto resolved by the number of
+// targets).
+func (s *step) printMode(total int) LogMode {
+	switch {
+	case s.cfg.LogMode != LogAuto:
+		return s.cfg.LogMode
+	case total <= autoLogTargetLimit:
+		return LogAll
 	}
-	if total <= autoLogTargetLimit {
-		return "all"
-	}
-	return "failed"
+	return LogFailed
 }
 
 // streamLive reports whether lines are printed while the job runs.
 func (s *step) streamLive(total int) bool {
-	return total <= autoLogTargetLimit && (s.cfg.LogMode == "auto" || s.cfg.LogMode == "all")
+	return total <= autoLogTargetLimit && (s.cfg.LogMode == LogAuto || s.cfg.LogMode == LogAll)
 }
 
 // tail returns at most the last n lines and b bytes of s (cut at a line or UTF-8 boundary), copied so

@@ -163,7 +163,7 @@ func (s *step) panicPoint(stage string) {
 // writes output.json with errorType 3. The stack goes to stderr, redacted.
 func (s *step) finishPanic(r any) int {
 	fmt.Fprintln(s.env.Stderr, s.log.Redact(fmt.Sprintf("panic: %v\n%s", r, debug.Stack())))
-	if s.client != nil && s.jobID != 0 && s.cfg != nil && s.cfg.OnCancel == "terminate" {
+	if s.client != nil && s.jobID != 0 && s.cfg != nil && s.cfg.OnCancel == CancelTerminate {
 		ctx, cancel := context.WithTimeout(context.Background(), terminateGrace)
 		s.term = s.terminate(ctx)
 		cancel()

@@ -76,7 +76,7 @@ func (s *step) postState(ctx context.Context, st *State) *outcome {
 	if st.OnCancel != "" {
 		cfg.OnCancel = st.OnCancel
 	}
-	leave := cfg.OnCancel != "terminate"
+	leave := cfg.OnCancel != CancelTerminate
 	if st.JobInstanceID != 0 {
 		s.log.Info(s.t("msg.post_state_job", st.JobInstanceID, st.TaskName))
 	}
@@ -125,7 +125,7 @@ func (s *step) postLookup(ctx context.Context, run Run) *outcome {
 		return &outcome{success: true, message: s.t("msg.post_nothing")}
 	}
 	s.log.Info(s.t("msg.post_lookup", "-"+key))
-	leave := s.cfg.OnCancel != "terminate"
+	leave := s.cfg.OnCancel != CancelTerminate
 	client, err := s.newClient(s.cfg)
 	if err != nil {
 		if leave {

@@ -75,7 +75,7 @@ func (s *step) loadConfig(ctx context.Context) (*Config, error) {
 		s.log.Warn(w.Text(s.lang))
 	}
 	if cfg == nil {
-		base := &Config{Lang: s.lang, Private: priv, Build: b, OnCancel: "terminate"}
+		base := &Config{Lang: s.lang, Private: priv, Build: b, OnCancel: CancelTerminate}
 		return base, &InputError{Lang: s.lang, Problems: ps.Errors}
 	}
 	if cfg.ParamSensitive && strings.TrimSpace(cfg.ScriptParam) != "" {
@@ -140,7 +140,7 @@ func (s *step) run(ctx context.Context) *outcome {
 
 	var listener *wait.Listener
 	callbackURL := cfg.CallbackURL
-	if cfg.Wait == "callback" {
+	if cfg.Wait == WaitCallback {
 		listener, err = wait.Listen(wait.ListenerConfig{Addr: cfg.CallbackListen, BaseURL: cfg.CallbackBaseURL, RelayURL: cfg.CallbackURL,
 			Logf: func(format string, args ...any) { s.log.Warn(fmt.Sprintf(format, args...)) }})
 		if err != nil {
@@ -187,7 +187,7 @@ func (s *step) run(ctx context.Context) *outcome {
 	if runCtx.Err() != nil { // the job was found after a signal or the deadline cut its submit
 		return s.endCut(ctx, nil)
 	}
-	if cfg.Wait == "none" {
+	if cfg.Wait == WaitNone {
 		return &outcome{success: true, jobStatus: "submitted", message: s.t("msg.submitted_nowait", sub.JobInstanceID)}
 	}
 
@@ -466,7 +466,7 @@ func (s *step) endAbort(w *watcher) {
 	if w != nil && w.last != nil {
 		s.lastCode = w.last.Job.Status
 	}
-	if s.cfg.OnCancel == "terminate" {
+	if s.cfg.OnCancel == CancelTerminate {
 		ctx, cancel := context.WithTimeout(context.Background(), terminateGrace)
 		s.term = s.terminate(ctx)
 		cancel()
@@ -490,7 +490,7 @@ func (s *step) onCancelText() string {
 	if s.jobID == 0 {
 		return s.t("msg.no_job")
 	}
-	if s.cfg.OnCancel != "terminate" {
+	if s.cfg.OnCancel != CancelTerminate {
 		return s.t("msg.job_left_running")
 	}
 	return s.termText(s.term)
@@ -519,7 +519,7 @@ func (s *step) termText(r termResult) string {
 
 func (s *step) dryRun() *outcome {
 	cb := s.cfg.CallbackURL
-	if s.cfg.Wait == "callback" {
+	if s.cfg.Wait == WaitCallback {
 		cb = wait.MaskedURL(s.cfg.CallbackBaseURL)
 	}
 	body, err := maskedRequest(s.cfg, cb)
@@ -533,7 +533,7 @@ func (s *step) dryRun() *outcome {
 	s.log.EndGroup()
 	// The script as JOB will run it: only here, where the user asked for it (task.json marks the editor
 	// isSensitive, so BK-CI's worker does not print it either).
-	if s.cfg.ScriptSource == "inline" {
+	if s.cfg.ScriptSource == SourceInline {
 		s.log.Group(s.t("msg.dry_run_script"))
 		for _, line := range strings.Split(strings.TrimSuffix(s.cfg.ScriptContent, "\n"), "\n") {
 			s.log.Info(line)

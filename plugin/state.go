@@ -36,16 +36,16 @@ type State struct {
 	TaskID  string `json:"task_id"`
 	Retry   string `json:"retry_count,omitempty"`
 
-	JobInstanceID   int64     `json:"job_instance_id"` // 0 before the submit's answer
-	JobInstanceName string    `json:"job_instance_name,omitempty"`
-	StepInstanceID  int64     `json:"step_instance_id,omitempty"`
-	ScopeType       string    `json:"bk_scope_type"`
-	ScopeID         string    `json:"bk_scope_id"`
-	Operator        string    `json:"operator"`
-	TaskName        string    `json:"task_name"` // unique per run (runMarker)
-	OnCancel        string    `json:"on_cancel"`
-	JobURL          string    `json:"job_url,omitempty"`
-	SubmittedAt     time.Time `json:"submitted_at"`
+	JobInstanceID   int64        `json:"job_instance_id"` // 0 before the submit's answer
+	JobInstanceName string       `json:"job_instance_name,omitempty"`
+	StepInstanceID  int64        `json:"step_instance_id,omitempty"`
+	ScopeType       string       `json:"bk_scope_type"`
+	ScopeID         string       `json:"bk_scope_id"`
+	Operator        string       `json:"operator"`
+	TaskName        string       `json:"task_name"` // unique per run (runMarker)
+	OnCancel        CancelPolicy `json:"on_cancel"`
+	JobURL          string       `json:"job_url,omitempty"`
+	SubmittedAt     time.Time    `json:"submitted_at"`
 }
 
 func (st *State) run() Run { return Run{BuildID: st.BuildID, TaskID: st.TaskID, Retry: st.Retry} }
