@@ -4,7 +4,6 @@ package plugin
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -90,16 +89,6 @@ type step struct {
 	unknownTask string
 }
 
-// outcome is how the step ends.
-type outcome struct {
-	success           bool
-	jobStatus         string // job_status output ("" = none)
-	errorType         int
-	errorCode         int
-	platformErrorCode int
-	message           string
-}
-
 func (s *step) t(key string, args ...any) string { return s.lang.T(key, args...) }
 
 func (s *step) outputPath() string {
@@ -172,64 +161,7 @@ func (s *step) finishPanic(r any) int {
 	if s.jobID != 0 && s.cfg != nil {
 		msg = s.t("msg.job_outcome", msg, s.jobID, s.onCancelText())
 	}
-	return s.finish(&outcome{errorType: bkci.ErrorTypePlugin, errorCode: codeInternal, message: msg})
-}
-
-// fail turns an error into the outcome: classified once, here.
-func (s *step) fail(err error) *outcome {
-	var ie *InputError
-	if errors.As(err, &ie) {
-		code := codeInvalidInput
-		if onlyPrivateMissing(ie.Problems) {
-			code = codeMissingConfig
-		}
-		return &outcome{errorType: bkci.ErrorTypeUser, errorCode: code, message: ie.Error()}
-	}
-	var ue *unknownSubmitError
-	if errors.As(err, &ue) {
-		return &outcome{errorType: bkci.ErrorTypeThirdParty, errorCode: codeSubmitUnknown,
-			message: s.t("msg.submit_unknown", ue.taskName, s.apiErrorText(ue.err)), platformErrorCode: platformCode(ue.err)}
-	}
-	if ae, ok := jobapi.As(err); ok {
-		o := &outcome{platformErrorCode: ae.Code, message: s.apiErrorText(err)}
-		switch ae.Kind {
-		case jobapi.KindPermission:
-			o.errorType, o.errorCode = bkci.ErrorTypeUser, codePermission
-			o.message = s.permissionText(ae)
-		case jobapi.KindNotFound:
-			o.errorType, o.errorCode = bkci.ErrorTypeUser, codeNotFound
-		case jobapi.KindBusiness:
-			o.errorType, o.errorCode = bkci.ErrorTypeUser, codeRejected
-			if isJobInternalError(err) { // JOB's own fault, not the request's
-				o.errorType, o.errorCode = bkci.ErrorTypeThirdParty, codeUnavailable
-				o.message = s.t("msg.unavailable", s.apiErrorText(err))
-			}
-		case jobapi.KindAuth:
-			o.errorType, o.errorCode = bkci.ErrorTypeUser, codeAuth
-			o.message = s.t("msg.auth_failed", s.apiErrorText(err))
-		default:
-			o.errorType, o.errorCode = bkci.ErrorTypeThirdParty, codeUnavailable
-			o.message = s.t("msg.unavailable", s.apiErrorText(err))
-		}
-		return o
-	}
-	return &outcome{errorType: bkci.ErrorTypePlugin, errorCode: codeInternal, message: s.t("msg.internal_error_detail", s.log.Redact(err.Error()))}
-}
-
-func onlyPrivateMissing(ps []Problem) bool {
-	for _, p := range ps {
-		if p.Key != "val.private_missing" {
-			return false
-		}
-	}
-	return len(ps) > 0
-}
-
-func platformCode(err error) int {
-	if ae, ok := jobapi.As(err); ok {
-		return ae.Code
-	}
-	return 0
+	return s.finish(endInternal.with(msg))
 }
 
 // apiErrorText is a JOB error as the user sees it: JOB's code, message and request id.

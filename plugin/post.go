@@ -29,7 +29,7 @@ func (s *step) runPost(ctx context.Context) *outcome {
 	}
 	if parent == "" {
 		s.log.Info(s.t("msg.post_no_parent"))
-		return &outcome{success: true, message: s.t("msg.post_nothing")}
+		return endDone.with(s.t("msg.post_nothing"))
 	}
 	cfg, err := s.loadConfig(ctx)
 	formInvalid := false
@@ -59,11 +59,11 @@ func (s *step) runPost(ctx context.Context) *outcome {
 		return o
 	case found.ran:
 		s.log.Info(s.t("msg.post_no_job", parent))
-		return &outcome{success: true, message: s.t("msg.post_nothing")}
+		return endDone.with(s.t("msg.post_nothing"))
 	case formInvalid:
 		// The step refuses the same form before any request: it cannot have created a job.
 		s.log.Info(s.t("msg.post_no_job", parent))
-		return &outcome{success: true, message: s.t("msg.post_nothing")}
+		return endDone.with(s.t("msg.post_nothing"))
 	}
 	return s.postLookup(ctx, run)
 }
@@ -82,7 +82,7 @@ func (s *step) postState(ctx context.Context, st *State) *outcome {
 	}
 	if leave && st.JobInstanceID != 0 {
 		s.log.Info(s.t("msg.left_running", st.JobInstanceID, st.JobURL))
-		return &outcome{success: true, message: s.t("msg.post_left", st.JobInstanceID)}
+		return endDone.with(s.t("msg.post_left", st.JobInstanceID))
 	}
 	client, err := s.newClient(cfg)
 	if err != nil {
@@ -104,13 +104,13 @@ func (s *step) postState(ctx context.Context, st *State) *outcome {
 		}
 		if found == nil {
 			s.log.Info(s.t("msg.post_no_job", st.TaskID))
-			return &outcome{success: true, message: s.t("msg.post_nothing")}
+			return endDone.with(s.t("msg.post_nothing"))
 		}
 		s.log.Info(s.t("msg.submit_adopted", found.ID, st.TaskName))
 		s.jobID = found.ID
 		if leave {
 			s.log.Info(s.t("msg.left_running", found.ID, s.jobURL()))
-			return &outcome{success: true, message: s.t("msg.post_left", found.ID)}
+			return endDone.with(s.t("msg.post_left", found.ID))
 		}
 	}
 	return s.postTerminate(ctx)
@@ -122,7 +122,7 @@ func (s *step) postLookup(ctx context.Context, run Run) *outcome {
 	key := run.Key()
 	if key == "" {
 		s.log.Info(s.t("msg.post_no_run"))
-		return &outcome{success: true, message: s.t("msg.post_nothing")}
+		return endDone.with(s.t("msg.post_nothing"))
 	}
 	s.log.Info(s.t("msg.post_lookup", "-"+key))
 	leave := s.cfg.OnCancel != CancelTerminate
@@ -144,17 +144,17 @@ func (s *step) postLookup(ctx context.Context, run Run) *outcome {
 		// naming what to search JOB for, rather than a failure for a job that likely never existed.
 		msg := s.t("msg.post_lookup_failed", "-"+key, s.apiErrorText(err))
 		s.log.Warn(msg)
-		return &outcome{success: true, message: msg}
+		return endDone.with(msg)
 	}
 	if len(jobs) == 0 {
 		s.log.Info(s.t("msg.post_no_job", run.TaskID))
-		return &outcome{success: true, message: s.t("msg.post_nothing")}
+		return endDone.with(s.t("msg.post_nothing"))
 	}
 	var o *outcome
 	for _, j := range jobs {
 		s.log.Info(s.t("msg.submit_adopted", j.ID, j.Name))
 		s.jobID = j.ID
-		r := &outcome{success: true, message: s.t("msg.post_left", j.ID)}
+		r := endDone.with(s.t("msg.post_left", j.ID))
 		if leave {
 			s.log.Info(s.t("msg.left_running", j.ID, s.jobURL()))
 		} else {
@@ -175,7 +175,7 @@ func (s *step) postTerminate(ctx context.Context) *outcome {
 	}
 	if status.Finished {
 		s.log.Info(s.t("msg.post_already_finished", s.jobID, s.statusName("job", status.Job.Status)))
-		return &outcome{success: true, message: s.t("msg.post_nothing")}
+		return endDone.with(s.t("msg.post_nothing"))
 	}
 	r := s.terminate(ctx)
 	s.data = map[string]bkci.Data{}
@@ -187,22 +187,20 @@ func (s *step) postTerminate(ctx context.Context) *outcome {
 	case r.kind == termFailed:
 		return s.postUnreachable(r.err)
 	case r.kind == termNotTerminable:
-		return &outcome{errorType: bkci.ErrorTypeThirdParty, errorCode: codePostUnreachable,
-			message: s.t("msg.post_unreachable", id, s.termText(r))}
+		return endPostUnreachable.with(s.t("msg.post_unreachable", id, s.termText(r)))
 	case r.kind == termEnded:
-		return &outcome{success: true, message: s.t("msg.post_already_finished", id, s.statusName("job", r.code))}
+		return endDone.with(s.t("msg.post_already_finished", id, s.statusName("job", r.code)))
 	case r.kind == termConfirmed:
-		return &outcome{success: true, message: s.t("msg.post_terminated", id, s.statusName("job", r.code))}
+		return endDone.with(s.t("msg.post_terminated", id, s.statusName("job", r.code)))
 	case r.code == jobstatus.JobStopping:
 		// JOB took the terminate and is carrying it out.
-		return &outcome{success: true, message: s.t("msg.post_unconfirmed", id, confirmTerminate, s.statusName("job", r.code))}
+		return endDone.with(s.t("msg.post_unconfirmed", id, confirmTerminate, s.statusName("job", r.code)))
 	}
 	last := "-"
 	if r.code != 0 {
 		last = s.statusName("job", r.code)
 	}
-	return &outcome{errorType: bkci.ErrorTypeThirdParty, errorCode: codePostUnreachable,
-		message: s.t("msg.post_still_running", id, confirmTerminate, last)}
+	return endPostUnreachable.with(s.t("msg.post_still_running", id, confirmTerminate, last))
 }
 
 // postLeftUnknown ends a post action with onCancel=leave that could not find out whether the step
@@ -211,12 +209,11 @@ func (s *step) postTerminate(ctx context.Context) *outcome {
 func (s *step) postLeftUnknown(taskName string, err error) *outcome {
 	msg := s.t("msg.post_left_unknown", taskName, s.apiErrorText(err))
 	s.log.Warn(msg)
-	return &outcome{success: true, message: msg}
+	return endDone.with(msg)
 }
 
 func (s *step) postUnreachable(err error) *outcome {
-	return &outcome{errorType: bkci.ErrorTypeThirdParty, errorCode: codePostUnreachable, platformErrorCode: platformCode(err),
-		message: s.t("msg.post_unreachable", s.jobID, s.apiErrorText(err))}
+	return endPostUnreachable.withPlatform(s.t("msg.post_unreachable", s.jobID, s.apiErrorText(err)), err)
 }
 
 // onlyFormProblems reports whether none of the problems concerns the private config or input.json.

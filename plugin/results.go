@@ -84,11 +84,9 @@ func (s *step) results(ctx context.Context, w *watcher, final *jobapi.JobStatus)
 // before every log was read: the logs are incomplete and no variable is set.
 func (s *step) logsCut(err error, code int) *outcome {
 	if errors.Is(err, context.DeadlineExceeded) {
-		return &outcome{jobStatus: "timeout", errorType: bkci.ErrorTypeUser, errorCode: codeTimeout,
-			message: s.t("msg.logs_timeout", s.jobID, s.statusName("job", code))}
+		return endTimeout.with(s.t("msg.logs_timeout", s.jobID, s.statusName("job", code)))
 	}
-	return &outcome{jobStatus: "canceled", errorType: bkci.ErrorTypeUser, errorCode: codeCanceled,
-		message: s.t("msg.logs_canceled", s.jobID, s.statusName("job", code))}
+	return endCanceled.with(s.t("msg.logs_canceled", s.jobID, s.statusName("job", code)))
 }
 
 // verdict applies interface.md §9.
@@ -97,26 +95,21 @@ func (s *step) verdict(code, total, failed int) *outcome {
 	allowed := s.cfg.FailureTolerance.Allowed(total)
 	switch {
 	case v == "terminated":
-		return &outcome{jobStatus: "terminated", errorType: bkci.ErrorTypeUser, errorCode: codeTerminated,
-			message: s.t("msg.result_terminated", s.jobID, s.statusName("job", code), failed, total)}
+		return endTerminated.with(s.t("msg.result_terminated", s.jobID, s.statusName("job", code), failed, total))
 	case v == "abnormal":
-		return &outcome{jobStatus: "abnormal", errorType: bkci.ErrorTypeThirdParty, errorCode: codeAbnormal,
-			message: s.t("msg.result_abnormal", s.jobID, s.statusName("job", code), failed, total)}
+		return endAbnormal.with(s.t("msg.result_abnormal", s.jobID, s.statusName("job", code), failed, total))
 	case total == 0: // what JOB says of the job itself comes first: terminated or abnormal above
-		return &outcome{jobStatus: "failed", errorType: bkci.ErrorTypeUser, errorCode: codeNoTargets,
-			message: s.t("msg.no_targets", s.jobID)}
+		return endNoTargets.with(s.t("msg.no_targets", s.jobID))
 	case v == "success" && failed <= allowed:
 		msg := s.t("msg.result_success", s.jobID, total, total-failed)
 		if failed > 0 {
 			msg = s.t("msg.result_success_tolerated", s.jobID, total, failed, s.cfg.FailureTolerance.String())
 		}
-		return &outcome{success: true, jobStatus: "success", message: msg}
+		return endSuccess.with(msg)
 	case v == "success":
-		return &outcome{jobStatus: "failed", errorType: bkci.ErrorTypeUser, errorCode: codeJobFailed,
-			message: s.t("msg.result_beyond_tolerance", s.jobID, failed, total, s.cfg.FailureTolerance.String())}
+		return endFailed.with(s.t("msg.result_beyond_tolerance", s.jobID, failed, total, s.cfg.FailureTolerance.String()))
 	}
-	return &outcome{jobStatus: "failed", errorType: bkci.ErrorTypeUser, errorCode: codeJobFailed,
-		message: s.t("msg.result_failed", s.jobID, s.statusName("job", code), failed, total)}
+	return endFailed.with(s.t("msg.result_failed", s.jobID, s.statusName("job", code), failed, total))
 }
 
 // applyVars adds the extracted variables to the outputs, with the warnings §8 and §9 ask for.

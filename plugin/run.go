@@ -188,7 +188,7 @@ func (s *step) run(ctx context.Context) *outcome {
 		return s.endCut(ctx, nil)
 	}
 	if cfg.Wait == WaitNone {
-		return &outcome{success: true, jobStatus: "submitted", message: s.t("msg.submitted_nowait", sub.JobInstanceID)}
+		return endSubmitted.with(s.t("msg.submitted_nowait", sub.JobInstanceID))
 	}
 
 	w := newWatcher(s, sub)
@@ -446,16 +446,14 @@ func (s *step) awaitStatus(ctx context.Context, done func(*jobapi.JobStatus) boo
 func (s *step) endCanceled(w *watcher) *outcome {
 	s.log.Warn(s.t("msg.canceled"))
 	s.endAbort(w)
-	return &outcome{jobStatus: "canceled", errorType: bkci.ErrorTypeUser, errorCode: codeCanceled,
-		message: s.t("msg.canceled_result", s.jobID, s.onCancelText())}
+	return endCanceled.with(s.t("msg.canceled_result", s.jobID, s.onCancelText()))
 }
 
 // endTimeout: the plugin's own deadline passed.
 func (s *step) endTimeout(w *watcher) *outcome {
 	s.log.Warn(s.t("msg.timeout", s.cfg.EffectiveWait().Round(time.Second)))
 	s.endAbort(w)
-	return &outcome{jobStatus: "timeout", errorType: bkci.ErrorTypeUser, errorCode: codeTimeout,
-		message: s.t("msg.timeout_result", s.cfg.EffectiveWait().Round(time.Second), s.jobID, s.onCancelText())}
+	return endTimeout.with(s.t("msg.timeout_result", s.cfg.EffectiveWait().Round(time.Second), s.jobID, s.onCancelText()))
 }
 
 func (s *step) endAbort(w *watcher) {
@@ -541,7 +539,7 @@ func (s *step) dryRun() *outcome {
 		s.log.EndGroup()
 	}
 	s.log.Info(s.t("msg.dry_run_done"))
-	return &outcome{success: true, jobStatus: "dry_run", message: s.t("msg.dry_run_done")}
+	return endDryRun.with(s.t("msg.dry_run_done"))
 }
 
 // envLookuper looks keys up in the process environment, treating empty values as unset.
