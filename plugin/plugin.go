@@ -39,21 +39,12 @@ func Main(ctx context.Context, args []string, env Env) (code int) {
 	if env.Getenv == nil {
 		env.Getenv = os.Getenv
 	}
-	post := ""
-	for _, a := range args {
-		switch {
-		case a == "--version" || a == "-version":
-			fmt.Fprintf(env.Stdout, "%s %s (commit %s)\n", AtomCode, Version, Commit)
-			return 0
-		case strings.HasPrefix(a, "--postAction="):
-			post = strings.TrimPrefix(a, "--postAction=")
-			if post == "" {
-				post = "terminate"
-			}
-		case a == "--postAction":
-			post = "terminate"
-		}
+	a := parseArgs(args)
+	if a.version {
+		fmt.Fprintf(env.Stdout, "%s %s (commit %s)\n", AtomCode, Version, Commit)
+		return 0
 	}
+	post := a.postAction
 	s := &step{env: env, lang: i18n.ParseLang(env.Getenv("BK_CI_LOCALE_LANGUAGE"))}
 	s.log = bkci.NewLog(env.Stdout)
 	defer func() {
