@@ -186,37 +186,45 @@ func (s *Step) inputJSON() ([]byte, map[string]string, error) {
 	return b, vars, err
 }
 
-// Prepare creates the data dir as the worker does, writes .sdk.json and input.json, and links the
-// binary into the data dir under its basename, as the agent downloads it. It returns the command, not
-// started.
-func (s *Step) Prepare(ctx context.Context) (*exec.Cmd, *Buffer, *Buffer, error) {
+// PrepareData creates the data dir as the worker does and writes .sdk.json and input.json into it. It
+// returns the environment the plugin runs with (tests that run the plugin in-process use it as is).
+func (s *Step) PrepareData() ([]string, error) {
 	b, vars, err := s.inputJSON()
 	if err != nil {
-		return nil, nil, nil, fmt.Errorf("encode input.json: %w", err)
+		return nil, fmt.Errorf("encode input.json: %w", err)
 	}
 	if s.DataDir == "" {
 		if s.TmpDir != "" {
 			if err := os.MkdirAll(s.TmpDir, 0o755); err != nil {
-				return nil, nil, nil, err
+				return nil, err
 			}
 		}
-		taskID := vars["BK_CI_BUILD_TASK_ID"]
-		d, err := os.MkdirTemp(s.TmpDir, BinaryName+"_"+taskID+"_data")
+		d, err := os.MkdirTemp(s.TmpDir, BinaryName+"_"+vars["BK_CI_BUILD_TASK_ID"]+"_data")
 		if err != nil {
-			return nil, nil, nil, err
+			return nil, err
 		}
 		s.DataDir = d
 	}
 	if err := os.MkdirAll(s.DataDir, 0o755); err != nil {
-		return nil, nil, nil, err
+		return nil, err
 	}
 	if s.Workspace == "" {
 		s.Workspace = s.DataDir
 	}
 	if err := s.writeSDK(vars); err != nil {
-		return nil, nil, nil, err
+		return nil, err
 	}
 	if err := os.WriteFile(filepath.Join(s.DataDir, "input.json"), b, 0o600); err != nil {
+		return nil, err
+	}
+	return s.environ(vars), nil
+}
+
+// Prepare is PrepareData, then the binary linked into the data dir under its basename, as the agent
+// downloads it. It returns the command, not started.
+func (s *Step) Prepare(ctx context.Context) (*exec.Cmd, *Buffer, *Buffer, error) {
+	env, err := s.PrepareData()
+	if err != nil {
 		return nil, nil, nil, err
 	}
 	bin := filepath.Join(s.DataDir, filepath.Base(s.Binary))
@@ -234,7 +242,7 @@ func (s *Step) Prepare(ctx context.Context) (*exec.Cmd, *Buffer, *Buffer, error)
 	}
 	cmd := exec.CommandContext(ctx, "./"+filepath.Base(bin), s.Args...)
 	cmd.Dir = s.DataDir
-	cmd.Env = s.environ(vars)
+	cmd.Env = env
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGKILL) }
 	var stdout, stderr Buffer
