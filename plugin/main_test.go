@@ -95,7 +95,9 @@ type ipResult struct {
 	dir    string
 }
 
-func (r ipResult) data(name string) string { return r.out.Get("data." + gjson.Escape(name) + ".value").String() }
+func (r ipResult) data(name string) string {
+	return r.out.Get("data." + gjson.Escape(name) + ".value").String()
+}
 
 func (r *inproc) run(ctx context.Context, args ...string) ipResult {
 	r.t.Helper()
