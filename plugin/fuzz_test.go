@@ -288,8 +288,8 @@ func checkDryRun(t *testing.T, cfg *Config, param string, others []string) {
 		t.Fatalf("the masked body is not a JSON object: %s", masked)
 	}
 	var out bytes.Buffer
-	s := &step{env: Env{Getenv: func(string) string { return "" }, Stdout: &out, Stderr: &out}, lang: i18n.EnUS,
-		log: bkci.NewLog(&out), cfg: cfg}
+	s := &step{env: Env{Getenv: func(string) string { return "" }, Stdout: &out, Stderr: &out},
+		printer: printer{lang: i18n.EnUS, log: bkci.NewLog(&out)}, cfg: cfg}
 	s.printPlan()
 	if o := s.dryRun(); !o.success || o.jobStatus != "dry_run" {
 		t.Fatalf("dry run outcome %+v", o)

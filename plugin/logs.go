@@ -38,7 +38,9 @@ const (
 // streamer prints the logs of a few targets while the job runs: each complete line exactly once, under
 // the target's sub-tag, and marks a target's sub-tag finished when the target is.
 type streamer struct {
-	s        *step
+	printer
+	client   *jobapi.Client
+	scope    jobapi.Scope
 	sub      jobapi.Submitted
 	mu       sync.Mutex
 	offset   map[jobapi.ObjectKey]int  // bytes of the log already printed (whole lines)
@@ -47,8 +49,9 @@ type streamer struct {
 	nextRead time.Time                 // no live read before (liveReadPause)
 }
 
-func newStreamer(s *step, sub jobapi.Submitted) *streamer {
-	return &streamer{s: s, sub: sub, offset: map[jobapi.ObjectKey]int{}, finished: map[jobapi.ObjectKey]bool{}}
+func newStreamer(p printer, client *jobapi.Client, scope jobapi.Scope, sub jobapi.Submitted) *streamer {
+	return &streamer{printer: p, client: client, scope: scope, sub: sub,
+		offset: map[jobapi.ObjectKey]int{}, finished: map[jobapi.ObjectKey]bool{}}
 }
 
 // update reads the logs of targets that have started and are not done yet, and prints their new lines.
@@ -56,7 +59,7 @@ func (st *streamer) update(ctx context.Context, results []jobapi.ObjectResult) {
 	var keys []jobapi.ObjectKey
 	final := map[jobapi.ObjectKey]bool{}
 	labels := map[jobapi.ObjectKey]string{}
-	unique := uniqueLabels(results, st.s.log.Redact)
+	unique := uniqueLabels(results, st.log.Redact)
 	for i, r := range results {
 		k := r.Object.Key()
 		if st.finished[k] || r.Status == jobstatus.TargetWaiting || !k.Valid() { // no resource id: its log cannot be asked for
@@ -69,11 +72,11 @@ func (st *streamer) update(ctx context.Context, results []jobapi.ObjectResult) {
 	if len(keys) == 0 || time.Now().Before(st.nextRead) {
 		return
 	}
-	logs, err := st.s.client.BatchGetObjectLogs(ctx, st.s.scope(), st.sub.JobInstanceID, st.sub.StepInstanceID, keys)
+	logs, err := st.client.BatchGetObjectLogs(ctx, st.scope, st.sub.JobInstanceID, st.sub.StepInstanceID, keys)
 	if err != nil {
 		if !st.warned { // once: the next polls try again, quietly
 			st.warned = true
-			st.s.log.Warn(st.s.t("msg.log_failed", st.s.apiErrorText(err)))
+			st.log.Warn(st.t("msg.log_failed", st.apiErrorText(err)))
 		}
 		return
 	}
@@ -114,22 +117,12 @@ func (st *streamer) print(lbl string, k jobapi.ObjectKey, content string, done b
 		end = strings.LastIndexByte(rest, '\n') + 1
 	}
 	if end > 0 {
-		st.s.printTargetLines(lbl, rest[:end])
+		st.printTargetLines(lbl, rest[:end])
 		st.offset[k] = off + end
 	}
 	if done {
-		st.s.log.SubTagFinish(lbl)
+		st.log.SubTagFinish(lbl)
 		st.finished[k] = true
-	}
-}
-
-func (s *step) printTargetLines(lbl, text string) {
-	text = strings.TrimSuffix(strings.ReplaceAll(text, "\r\n", "\n"), "\n")
-	if text == "" {
-		return
-	}
-	for _, line := range strings.Split(text, "\n") {
-		s.log.SubTag(lbl, line)
 	}
 }
 
@@ -373,8 +366,8 @@ func (s *step) printMode(total int) LogMode {
 }
 
 // streamLive reports whether lines are printed while the job runs.
-func (s *step) streamLive(total int) bool {
-	return total <= autoLogTargetLimit && (s.cfg.LogMode == LogAuto || s.cfg.LogMode == LogAll)
+func streamLive(mode LogMode, total int) bool {
+	return total <= autoLogTargetLimit && (mode == LogAuto || mode == LogAll)
 }
 
 // tail returns at most the last n lines and b bytes of s (cut at a line or UTF-8 boundary), copied so

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/debug"
+	"strconv"
 	"strings"
 
 	"jobfastexecutescript/i18n"
@@ -45,8 +46,7 @@ func Main(ctx context.Context, args []string, env Env) (code int) {
 		return 0
 	}
 	post := a.postAction
-	s := &step{env: env, lang: i18n.ParseLang(env.Getenv("BK_CI_LOCALE_LANGUAGE"))}
-	s.log = bkci.NewLog(env.Stdout)
+	s := &step{env: env, printer: printer{log: bkci.NewLog(env.Stdout), lang: i18n.ParseLang(env.Getenv("BK_CI_LOCALE_LANGUAGE"))}}
 	defer func() {
 		if r := recover(); r != nil {
 			code = s.finishPanic(r)
@@ -63,9 +63,8 @@ func Main(ctx context.Context, args []string, env Env) (code int) {
 
 // step is one run of the plugin.
 type step struct {
+	printer
 	env     Env
-	lang    i18n.Lang
-	log     *bkci.Log
 	in      *bkci.Input
 	cfg     *Config
 	client  *jobapi.Client
@@ -78,9 +77,8 @@ type step struct {
 	term     termResult // what the terminate on the step's early end did
 	// unknownTask is the task name of a job the submit may have created that the look-up did not find.
 	unknownTask string
+	w           *watcher // the watcher of the job, once it is followed
 }
-
-func (s *step) t(key string, args ...any) string { return s.lang.T(key, args...) }
 
 func (s *step) outputPath() string {
 	if s.in != nil && s.in.OutputPath != "" {
@@ -142,6 +140,10 @@ func (s *step) panicPoint(stage string) {
 // finishPanic handles a bug: it terminates the job per onCancel (a panic must not leave an orphan) and
 // writes output.json with errorType 3. The stack goes to stderr, redacted.
 func (s *step) finishPanic(r any) int {
+	if s.w != nil && s.w.last != nil && s.lastCode == 0 {
+		s.lastCode = s.w.last.Job.Status
+		s.data["job_status_code"] = bkci.StringData(strconv.Itoa(s.lastCode))
+	}
 	fmt.Fprintln(s.env.Stderr, s.log.Redact(fmt.Sprintf("panic: %v\n%s", r, debug.Stack())))
 	if s.client != nil && s.jobID != 0 && s.cfg != nil && s.cfg.OnCancel == CancelTerminate {
 		ctx, cancel := context.WithTimeout(context.Background(), terminateGrace)
@@ -153,29 +155,6 @@ func (s *step) finishPanic(r any) int {
 		msg = s.t("msg.job_outcome", msg, s.jobID, s.onCancelText())
 	}
 	return s.finish(endInternal.with(msg))
-}
-
-// apiErrorText is a JOB error as the user sees it: JOB's code, message and request id.
-func (s *step) apiErrorText(err error) string {
-	ae, ok := jobapi.As(err)
-	if !ok {
-		return s.log.Redact(err.Error())
-	}
-	rid := ae.RequestID
-	if rid == "" {
-		rid = "-"
-	}
-	msg := ae.Message
-	if msg == "" && ae.Err != nil {
-		msg = ae.Err.Error()
-	}
-	if msg == "" {
-		msg = fmt.Sprintf("HTTP %d", ae.HTTPStatus)
-	}
-	if ae.Code == 0 {
-		return s.log.Redact(s.t("msg.api_error_nocode", ae.Op, msg, rid))
-	}
-	return s.log.Redact(s.t("msg.api_error", ae.Op, ae.Code, msg, rid))
 }
 
 // permissionText names the operator, the missing actions and how to get them.

@@ -59,21 +59,12 @@ func (s *step) run(ctx context.Context) *outcome {
 		}
 	}()
 
-	var listener *wait.Listener
-	callbackURL := cfg.CallbackURL
-	if cfg.Wait == WaitCallback {
-		listener, err = wait.Listen(wait.ListenerConfig{Addr: cfg.CallbackListen, BaseURL: cfg.CallbackBaseURL, RelayURL: cfg.CallbackURL,
-			Logf: func(format string, args ...any) { s.log.Warn(fmt.Sprintf(format, args...)) }})
-		if err != nil {
-			return s.fail(&InputError{Lang: s.lang, Problems: []Problem{{Field: "callbackListen", Key: "val.listen_failed", Args: []any{cfg.CallbackListen, err.Error()}}}})
-		}
-		defer func() {
-			cctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
-			defer cancel()
-			_ = listener.Close(cctx)
-		}()
-		callbackURL = listener.URL(cfg.CallbackBaseURL)
-		s.log.Info(s.t("msg.callback_listening", listener.Addr().String(), wait.MaskedURL(cfg.CallbackBaseURL)))
+	listener, callbackURL, err := s.listen()
+	if err != nil {
+		return s.fail(err)
+	}
+	if listener != nil {
+		defer closeListener(listener)
 	}
 
 	body, err := BuildRequest(cfg, callbackURL)
@@ -87,6 +78,41 @@ func (s *step) run(ctx context.Context) *outcome {
 	if err != nil {
 		return s.submitFailed(ctx, runCtx, err)
 	}
+	sub = s.submitted(sub, listener)
+	if runCtx.Err() != nil { // the job was found after a signal or the deadline cut its submit
+		return s.endCut(ctx, nil)
+	}
+	if cfg.Wait == WaitNone {
+		return endSubmitted.with(s.t("msg.submitted_nowait", sub.JobInstanceID))
+	}
+	return s.follow(ctx, runCtx, stepCtx, sub, listener)
+}
+
+// listen starts the callback listener in callback mode and returns it with the callback URL to give
+// JOB; in the other modes, no listener and the user's own callbackUrl.
+func (s *step) listen() (*wait.Listener, string, error) {
+	cfg := s.cfg
+	if cfg.Wait != WaitCallback {
+		return nil, cfg.CallbackURL, nil
+	}
+	listener, err := wait.Listen(wait.ListenerConfig{Addr: cfg.CallbackListen, BaseURL: cfg.CallbackBaseURL, RelayURL: cfg.CallbackURL,
+		Logf: func(format string, args ...any) { s.log.Warn(fmt.Sprintf(format, args...)) }})
+	if err != nil {
+		return nil, "", &InputError{Lang: s.lang, Problems: []Problem{{Field: "callbackListen", Key: "val.listen_failed", Args: []any{cfg.CallbackListen, err.Error()}}}}
+	}
+	s.log.Info(s.t("msg.callback_listening", listener.Addr().String(), wait.MaskedURL(cfg.CallbackBaseURL)))
+	return listener, listener.URL(cfg.CallbackBaseURL), nil
+}
+
+func closeListener(l *wait.Listener) {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	_ = l.Close(ctx)
+}
+
+// submitted records the job JOB created: the outputs known so far, the state file, the log's link. It
+// returns sub with JOB's text masked.
+func (s *step) submitted(sub jobapi.Submitted, listener *wait.Listener) jobapi.Submitted {
 	s.jobID = sub.JobInstanceID
 	// The name is JOB's text (it echoes the task name): masked before it reaches an output or a file.
 	sub.JobInstanceName = s.log.Redact(sub.JobInstanceName)
@@ -105,14 +131,14 @@ func (s *step) run(ctx context.Context) *outcome {
 		s.log.Info(s.t("msg.job_link", u))
 	}
 	s.panicPoint("submitted")
-	if runCtx.Err() != nil { // the job was found after a signal or the deadline cut its submit
-		return s.endCut(ctx, nil)
-	}
-	if cfg.Wait == WaitNone {
-		return endSubmitted.with(s.t("msg.submitted_nowait", sub.JobInstanceID))
-	}
+	return sub
+}
 
+// follow watches the job to its end (runCtx: until the wait limit or the signal in ctx) and ends the
+// step: with the job's results, or early per what ended the wait.
+func (s *step) follow(ctx, runCtx, stepCtx context.Context, sub jobapi.Submitted, listener *wait.Listener) *outcome {
 	w := newWatcher(s, sub)
+	s.w = w
 	var wake <-chan struct{}
 	sched := wait.PollSchedule()
 	if listener != nil {
@@ -127,14 +153,13 @@ func (s *step) run(ctx context.Context) *outcome {
 		return s.endAtLimit(ctx, stepCtx, w)
 	case ctx.Err() != nil:
 		return s.endCut(ctx, w)
-	default:
-		// The step fails without knowing how the job ends: handle the job per onCancel rather than
-		// leave it running unwatched.
-		o := s.fail(werr)
-		s.endAbort(w)
-		o.message = s.t("msg.job_outcome", o.message, s.jobID, s.onCancelText())
-		return o
 	}
+	// The step fails without knowing how the job ends: handle the job per onCancel rather than leave
+	// it running unwatched.
+	o := s.fail(werr)
+	s.endAbort(w)
+	o.message = s.t("msg.job_outcome", o.message, s.jobID, s.onCancelText())
+	return o
 }
 
 // submitFailed ends a run whose submit failed. Only the run's own end (runCtx: the deadline, or the

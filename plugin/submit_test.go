@@ -35,7 +35,7 @@ func TestSubmitFailed(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			s := &step{lang: i18n.EnUS, log: bkci.NewLog(&strings.Builder{}), cfg: &Config{OnCancel: "terminate", TaskName: "deploy-#7-s1-abc123"}}
+			s := &step{printer: printer{lang: i18n.EnUS, log: bkci.NewLog(&strings.Builder{})}, cfg: &Config{OnCancel: CancelTerminate, TaskName: "deploy-#7-s1-abc123"}}
 			o := s.submitFailed(tc.ctx, tc.runCtx, attemptTimedOut)
 			if o.success || o.errorType != tc.errorType || o.errorCode != tc.code || o.jobStatus != tc.jobStatus ||
 				!strings.Contains(o.message, tc.message) {

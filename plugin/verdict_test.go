@@ -38,7 +38,7 @@ func TestVerdict(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			s := &step{lang: i18n.EnUS, cfg: &Config{FailureTolerance: tc.tolerance}, jobID: 42}
+			s := &step{printer: printer{lang: i18n.EnUS}, cfg: &Config{FailureTolerance: tc.tolerance}, jobID: 42}
 			o := s.verdict(tc.code, tc.total, tc.failed)
 			if o.success != tc.success || o.jobStatus != tc.jobStatus || o.errorType != tc.errorType || o.errorCode != tc.errorCode {
 				t.Errorf("verdict(%d, %d, %d) = %+v", tc.code, tc.total, tc.failed, o)

@@ -2,10 +2,8 @@ package plugin
 
 import (
 	"context"
-	"fmt"
 	"time"
 
-	"jobfastexecutescript/internal/bkci"
 	"jobfastexecutescript/internal/jobapi"
 	"jobfastexecutescript/internal/jobstatus"
 	"jobfastexecutescript/internal/wait"
@@ -18,9 +16,15 @@ const (
 	resultsEveryNthPoll  = 5
 )
 
-// watcher follows one job to its end: polls, progress, rolling pauses and live logs.
+// watcher follows one job to its end: polls, progress, rolling pauses and live logs. It reports what it
+// saw (last) and writes nothing of the step's.
 type watcher struct {
-	s        *step
+	printer
+	client   *jobapi.Client
+	scope    jobapi.Scope
+	cfg      *Config
+	jobURL   string
+	hook     func(stage string) // the step's panicPoint
 	sub      jobapi.Submitted
 	last     *jobapi.JobStatus
 	polls    int
@@ -32,7 +36,8 @@ type watcher struct {
 }
 
 func newWatcher(s *step, sub jobapi.Submitted) *watcher {
-	return &watcher{s: s, sub: sub, lastRate: -1, pausedAt: -1}
+	return &watcher{printer: s.printer, client: s.client, scope: s.scope(), cfg: s.cfg, jobURL: s.jobURL(),
+		hook: s.panicPoint, sub: sub, lastRate: -1, pausedAt: -1}
 }
 
 // afterCallbackFor is how long the polls after a callback keep the poll mode's quick pace (its first
@@ -55,8 +60,8 @@ func (w *watcher) watch(ctx context.Context, sched wait.Schedule, wake <-chan st
 		if err != nil {
 			if jobapi.IsTransient(err) || isJobInternalError(err) {
 				// The client already retried; keep waiting while the deadline allows.
-				w.s.log.Warn(w.s.t("msg.poll_failed", w.s.apiErrorText(err)))
-				return false, w.s.client.RetryAfter(err), nil
+				w.log.Warn(w.t("msg.poll_failed", w.apiErrorText(err)))
+				return false, w.client.RetryAfter(err), nil
 			}
 			return false, 0, err
 		}
@@ -75,14 +80,14 @@ func (w *watcher) watch(ctx context.Context, sched wait.Schedule, wake <-chan st
 func (w *watcher) poll(ctx context.Context) (*jobapi.JobStatus, error) {
 	w.polls++
 	withResults := w.total == 0 || w.total <= resultsEveryPollUpTo || w.polls%resultsEveryNthPoll == 0
-	st, err := w.s.client.GetJobInstanceStatus(ctx, w.s.scope(), w.sub.JobInstanceID, withResults)
+	st, err := w.client.GetJobInstanceStatus(ctx, w.scope, w.sub.JobInstanceID, withResults)
 	if err != nil {
 		return nil, err
 	}
-	w.s.panicPoint("poll")
+	w.hook("poll")
 	// The end, and a new rolling pause, are judged with the results (to name the batch waiting).
 	if !withResults && (st.Finished || (st.Job.Status == jobstatus.JobWaitingUser && !w.waiting)) {
-		st, err = w.s.client.GetJobInstanceStatus(ctx, w.s.scope(), w.sub.JobInstanceID, true)
+		st, err = w.client.GetJobInstanceStatus(ctx, w.scope, w.sub.JobInstanceID, true)
 		if err != nil {
 			return nil, err
 		}
@@ -93,16 +98,13 @@ func (w *watcher) poll(ctx context.Context) (*jobapi.JobStatus, error) {
 
 // observe reports what changed: job status, rolling pause, progress, live logs.
 func (w *watcher) observe(ctx context.Context, st *jobapi.JobStatus) {
-	s := w.s
 	prev := 0
 	if w.last != nil {
 		prev = w.last.Job.Status
 	}
 	w.last = st
-	s.lastCode = st.Job.Status
-	s.data["job_status_code"] = bkci.StringData(fmt.Sprint(st.Job.Status))
 	if st.Job.Status != prev {
-		s.log.Info(s.t("msg.job_status", s.statusName("job", st.Job.Status), st.Job.Status))
+		w.log.Info(w.t("msg.job_status", w.statusName("job", st.Job.Status), st.Job.Status))
 	}
 	if st.Job.Status == jobstatus.JobWaitingUser {
 		// One message per pause: JOB may run a confirmed batch and pause again between two polls, so a
@@ -110,7 +112,7 @@ func (w *watcher) observe(ctx context.Context, st *jobapi.JobStatus) {
 		started := startedTargets(st)
 		if !w.waiting || (started >= 0 && started != w.pausedAt) {
 			w.waiting, w.pausedAt = true, started
-			s.log.Warn(s.t("msg.waiting_confirm", w.waitingBatch(st), s.jobURL()))
+			w.log.Warn(w.t("msg.waiting_confirm", w.waitingBatch(st), w.jobURL))
 		}
 	} else {
 		w.waiting = false
@@ -132,13 +134,13 @@ func (w *watcher) observe(ctx context.Context, st *jobapi.JobStatus) {
 	rate := float64(done) / float64(len(results))
 	if rate != w.lastRate {
 		w.lastRate = rate
-		s.log.Progress(rate)
-		if s.cfg.Rolling != nil {
-			s.log.Info(s.t("msg.rolling_progress", done, len(results), failed, w.batchNumber(st), w.batchCount()))
+		w.log.Progress(rate)
+		if w.cfg.Rolling != nil {
+			w.log.Info(w.t("msg.rolling_progress", done, len(results), failed, w.batchNumber(st), w.batchCount()))
 		}
 	}
-	if w.stream == nil && s.streamLive(len(results)) {
-		w.stream = newStreamer(s, w.sub)
+	if w.stream == nil && streamLive(w.cfg.LogMode, len(results)) {
+		w.stream = newStreamer(w.printer, w.client, w.scope, w.sub)
 	}
 	if w.stream != nil && !st.Finished {
 		w.stream.update(ctx, results)
@@ -149,10 +151,10 @@ func (w *watcher) observe(ctx context.Context, st *jobapi.JobStatus) {
 // have started: JOB exposes no batch number.
 func (w *watcher) batchNumber(st *jobapi.JobStatus) int {
 	started := startedTargets(st)
-	if w.s.cfg.Rolling == nil || started < 0 {
+	if w.cfg.Rolling == nil || started < 0 {
 		return 1
 	}
-	sizes, err := w.s.cfg.Rolling.Expr.Batches(len(st.Steps[0].Results))
+	sizes, err := w.cfg.Rolling.Expr.Batches(len(st.Steps[0].Results))
 	if err != nil {
 		return 1
 	}
@@ -162,8 +164,8 @@ func (w *watcher) batchNumber(st *jobapi.JobStatus) int {
 // waitingBatch is the rolling batch waiting for confirmation: the one after the last batch started.
 func (w *watcher) waitingBatch(st *jobapi.JobStatus) int {
 	n := w.batchNumber(st) + 1
-	if w.s.cfg.Rolling != nil && len(st.Steps) > 0 && len(st.Steps[0].Results) > 0 {
-		if sizes, err := w.s.cfg.Rolling.Expr.Batches(len(st.Steps[0].Results)); err == nil && n > len(sizes) {
+	if w.cfg.Rolling != nil && len(st.Steps) > 0 && len(st.Steps[0].Results) > 0 {
+		if sizes, err := w.cfg.Rolling.Expr.Batches(len(st.Steps[0].Results)); err == nil && n > len(sizes) {
 			n = len(sizes)
 		}
 	}
@@ -200,10 +202,10 @@ func batchOf(sizes []int, started int) int {
 }
 
 func (w *watcher) batchCount() int {
-	if w.s.cfg.Rolling == nil || w.total == 0 {
+	if w.cfg.Rolling == nil || w.total == 0 {
 		return 1
 	}
-	sizes, err := w.s.cfg.Rolling.Expr.Batches(w.total)
+	sizes, err := w.cfg.Rolling.Expr.Batches(w.total)
 	if err != nil || len(sizes) == 0 {
 		return 1
 	}

@@ -249,8 +249,18 @@ func (h *htmlWriter) raw(parts ...string) {
 // text writes s escaped for HTML text and quoted attribute values.
 func (h *htmlWriter) text(s string) { h.raw(html.EscapeString(s)) }
 
+// head writes the page up to the targets' rows: the document head, the header with the verdict, the
+// job, the variables, and the targets' filters and table head.
 func (h *htmlWriter) head(v *view) {
-	r := v.r
+	h.document(v)
+	h.header(v)
+	h.job(v)
+	h.variables(v)
+	h.targetsHead(v)
+}
+
+// document writes the document's head: the security policy, the title and the style.
+func (h *htmlWriter) document(v *view) {
 	h.raw("<!DOCTYPE html>\n<html lang=\"")
 	h.text(v.Lang)
 	h.raw("\">\n<head>\n<meta charset=\"utf-8\">\n",
@@ -265,6 +275,11 @@ func (h *htmlWriter) head(v *view) {
 			h.raw("#targets.f-", key, " tbody tr:not(.s", key, "){display:none}\n")
 		}
 	}
+}
+
+// header writes the page's header: the title, the verdict and the message.
+func (h *htmlWriter) header(v *view) {
+	r := v.r
 	h.raw("footer{margin-top:24px;color:var(--mut);font-size:12px}\n</style>\n</head>\n<body data-filter=\"all\">\n<header>\n<h1>")
 	h.text(v.Title)
 	h.raw("</h1>\n<span class=\"verdict ", v.VerdictClass, "\">")
@@ -279,6 +294,11 @@ func (h *htmlWriter) head(v *view) {
 		h.text(r.Message)
 		h.raw("</p>\n")
 	}
+}
+
+// job writes the totals and the job's facts.
+func (h *htmlWriter) job(v *view) {
+	r := v.r
 	h.raw("</header>\n<section class=\"totals\">\n")
 	h.card("", r.Total, v.t("report.total"))
 	h.card(" ok", r.SuccessCount, v.t("report.success"))
@@ -307,6 +327,10 @@ func (h *htmlWriter) head(v *view) {
 			h.kvRow(v.t(row[0]), row[1])
 		}
 	}
+}
+
+// variables writes the variables set, their conflicts and the names skipped.
+func (h *htmlWriter) variables(v *view) {
 	h.raw("</table>\n</section>\n<section>\n<h2>")
 	h.text(v.t("report.variables"))
 	h.raw("</h2>\n")
@@ -341,6 +365,10 @@ func (h *htmlWriter) head(v *view) {
 		}
 		h.table("kv skipped", []string{v.t("report.var_name"), v.t("report.skip_reason"), v.t("report.skip_targets")}, rows)
 	}
+}
+
+// targetsHead writes the targets' status filters and the head of their table.
+func (h *htmlWriter) targetsHead(v *view) {
 	h.raw("</section>\n<section>\n<h2>")
 	h.text(v.t("report.targets"))
 	h.raw("</h2>\n<div id=\"filters\" role=\"toolbar\" aria-label=\"")
