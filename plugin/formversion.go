@@ -15,7 +15,7 @@ import (
 // them (bk-ci worker-common .../task/market/MarketAtomTask.kt). A step saved before an input existed has
 // no key for it, and a pipeline variable of the same name would become that input. A release that adds
 // an input raises FormVersion and lists the input in fieldsSince: steps saved with an older form then
-// get the input's default instead (docs/BKCI.md, "Variables and the form").
+// get the input's default instead (docs/BKCI.md#inputjson-the-build-variables-then-the-saved-inputs).
 const FormVersion = 1
 
 // fieldsSince maps each input added after form version 1 to the form version that added it.

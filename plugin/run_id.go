@@ -10,7 +10,7 @@ import (
 
 // Run identifies one run of the step: its build, its task and the build's retry (BK-CI retries a build
 // under the same build id and task ids, with BK_CI_RETRY_COUNT set). The post action works it out
-// again from its own build variables and parentTaskId (docs/BKCI.md, "The step and its post action").
+// again from its own build variables and parentTaskId (docs/BKCI.md#the-step-and-its-post-action).
 type Run struct {
 	BuildID, TaskID, Retry string
 }
