@@ -70,7 +70,7 @@ func (st *streamer) update(ctx context.Context, results []jobapi.ObjectResult) {
 	if len(keys) == 0 || time.Now().Before(st.nextRead) {
 		return
 	}
-	logs, err := st.s.client.BatchGetObjectLogs(ctx, st.s.scope(), st.sub.JobInstanceID, st.sub.StepInstanceID, keys)
+	logs, err := st.s.client.BatchGetObjectLogs(ctx, st.s.scope(), st.sub.JobInstanceID, st.sub.StepInstanceID, keys, nil)
 	if err != nil {
 		if !st.warned { // once: the next polls try again, quietly
 			st.warned = true
@@ -200,13 +200,8 @@ func (s *step) logReader(sub jobapi.Submitted) *logread.Reader[jobapi.ObjectKey]
 	r := logReading
 	r.Fetch = func(ctx context.Context, keys []jobapi.ObjectKey, o logread.Options) (map[jobapi.ObjectKey]string, error) {
 		s.panicPoint("logs")
-		if o.MaxBody > 0 {
-			ctx = jobapi.WithMaxBody(ctx, o.MaxBody)
-		}
-		if o.NoTimeoutRetry {
-			ctx = jobapi.WithoutTimeoutRetry(ctx)
-		}
-		logs, err := s.client.BatchGetObjectLogs(ctx, s.scope(), sub.JobInstanceID, sub.StepInstanceID, keys)
+		opts := &jobapi.LogOptions{MaxBody: o.MaxBody, NoTimeoutRetry: o.NoTimeoutRetry}
+		logs, err := s.client.BatchGetObjectLogs(ctx, s.scope(), sub.JobInstanceID, sub.StepInstanceID, keys, opts)
 		if err != nil {
 			return nil, err
 		}
