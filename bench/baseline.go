@@ -3,7 +3,6 @@ package bench
 import (
 	"context"
 	"encoding/base64"
-	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
@@ -28,10 +27,10 @@ type Baseline struct {
 	Interval time.Duration
 }
 
-// Run submits body and polls until the job finished. It returns the job id and the number of status
+// Run submits req and polls until the job finished. It returns the job id and the number of status
 // requests made.
-func (b *Baseline) Run(ctx context.Context, body []byte) (int64, int, error) {
-	sub, err := b.Client.FastExecuteScript(ctx, body)
+func (b *Baseline) Run(ctx context.Context, req *jobapi.SubmitRequest) (int64, int, error) {
+	sub, err := b.Client.FastExecuteScript(ctx, req)
 	if err != nil {
 		return 0, 0, fmt.Errorf("baseline submit: %w", err)
 	}
@@ -85,28 +84,20 @@ func (h *Harness) RunBaseline(ctx context.Context, j Job) (*Run, error) {
 }
 
 // baselineBody is a minimal fast_execute_script request for the given "cloud:ip" hosts.
-func baselineBody(hosts []string, taskName string) ([]byte, error) {
-	type host struct {
-		CloudID int64  `json:"bk_cloud_id"`
-		IP      string `json:"ip"`
-	}
-	list := make([]host, 0, len(hosts))
+func baselineBody(hosts []string, taskName string) (*jobapi.SubmitRequest, error) {
+	list := make([]jobapi.HostRef, 0, len(hosts))
 	for _, h := range hosts {
 		_, ip, ok := strings.Cut(h, ":")
 		if !ok {
 			return nil, fmt.Errorf("host %q: want cloud:ip", h)
 		}
-		list = append(list, host{IP: ip})
+		cloud := int64(0)
+		list = append(list, jobapi.HostRef{CloudID: &cloud, IP: ip})
 	}
-	body := map[string]any{
-		"bk_scope_type": "biz", "bk_scope_id": fmt.Sprint(bizID),
-		"script_content":  base64.StdEncoding.EncodeToString([]byte("#!/bin/bash\necho deploying\n")),
-		"script_language": 1, "is_param_sensitive": false, "timeout": 3600, "account_alias": "root",
-		"task_name": taskName, "execute_target": map[string]any{"host_list": list},
-	}
-	b, err := json.Marshal(body)
-	if err != nil {
-		return nil, fmt.Errorf("baseline request: %w", err)
-	}
-	return b, nil
+	return &jobapi.SubmitRequest{
+		ScopeType: "biz", ScopeID: fmt.Sprint(bizID),
+		ScriptContent:  base64.StdEncoding.EncodeToString([]byte("#!/bin/bash\necho deploying\n")),
+		ScriptLanguage: 1, Timeout: 3600, AccountAlias: "root",
+		TaskName: taskName, ExecuteTarget: jobapi.ExecuteTarget{Hosts: list},
+	}, nil
 }

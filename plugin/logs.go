@@ -8,6 +8,7 @@ import (
 
 	"jobfastexecutescript/internal/jobapi"
 	"jobfastexecutescript/internal/jobstatus"
+	"jobfastexecutescript/internal/logread"
 	"jobfastexecutescript/internal/logvars"
 )
 
@@ -23,7 +24,7 @@ const (
 	// them, is "\u00XX": 6 bytes a byte), plus the envelope and the execute object. A single
 	// target's log is always read whole, and the answer never takes more memory than this.
 	singleTargetLogBytes = 6*maxTargetLogBytes + 64<<10
-	firstLogChunk        = 10        // pieces of an answer that stayed unreadable (see readLogs)
+	logPieceTargets      = 10        // targets per piece when an answer stayed unreadable (logread.Reader.PieceKeys)
 	logConcurrency       = 3         // log requests in flight
 	liveReadRate         = 512 << 10 // bytes per second that live streaming may re-read
 	liveReadMaxPause     = 30 * time.Second
@@ -72,7 +73,7 @@ func (st *streamer) update(ctx context.Context, results []jobapi.ObjectResult) {
 	if len(keys) == 0 || time.Now().Before(st.nextRead) {
 		return
 	}
-	logs, err := st.client.BatchGetObjectLogs(ctx, st.scope, st.sub.JobInstanceID, st.sub.StepInstanceID, keys)
+	logs, err := st.client.BatchGetObjectLogs(ctx, st.scope, st.sub.JobInstanceID, st.sub.StepInstanceID, keys, nil)
 	if err != nil {
 		if !st.warned { // once: the next polls try again, quietly
 			st.warned = true
@@ -126,21 +127,15 @@ func (st *streamer) print(lbl string, k jobapi.ObjectKey, content string, done b
 	}
 }
 
-// readLogs reads the logs the step needs after the job finished, in label order, in chunks of at most
-// 500 targets (fewer when logs are large), a few requests in flight. Each log is printed (per logMode),
-// scanned for variables and cut to a tail, then dropped: memory does not grow with the log volume.
-// The first chunk asks for up to 500 targets but accepts an answer of at most probeLogBytes: small logs
-// (the common case) are read in ⌈N/500⌉ requests, and large ones cost at most that much memory before
-// later chunks are sized from what was seen. A chunk whose answer is too large is read again in halves;
-// one that stays unreadable otherwise, or that JOB could not answer in time (the gateway gives up after
-// 60 s), is read again in pieces of firstLogChunk: a chunk larger than that is not repeated whole after
-// a timeout.
+// readLogs reads the logs the step needs after the job finished, in label order, through a
+// logread.Reader (chunks of at most 500 targets, fewer when logs are large, a few requests in flight).
+// Each log is printed (per logMode), scanned for variables and cut to a tail, then dropped: memory does
+// not grow with the log volume.
 func (s *step) readLogs(ctx context.Context, sub jobapi.Submitted, targets []*target, stream *streamer, vars *logvars.Collector) {
-	printAll := s.printMode(len(targets))
+	mode := s.printMode(len(targets))
 	var need []*target
 	for _, t := range targets {
-		print := printsLog(printAll, t)
-		if !s.cfg.ExtractVars && !print && t.ok {
+		if !s.cfg.ExtractVars && !printsLog(mode, t) && t.ok {
 			continue
 		}
 		if k := t.res.Object.Key(); !k.Valid() {
@@ -156,173 +151,73 @@ func (s *step) readLogs(ctx context.Context, sub jobapi.Submitted, targets []*ta
 	if len(need) == 0 {
 		return
 	}
-	type chunk struct {
-		ts    []*target
-		logs  map[jobapi.ObjectKey]jobapi.ObjectLog
-		err   error
-		pv    any   // a panic in the fetch, re-raised on the step's goroutine (Main turns it into errorType 3)
-		limit int64 // the answer's size limit, when lower than the client's (the probe)
-		done  chan struct{}
+	keys := make([]jobapi.ObjectKey, len(need))
+	for i, t := range need {
+		keys[i] = t.res.Object.Key()
 	}
-	size := maxLogObjects
-	sem := make(chan struct{}, logConcurrency)
-	var mu sync.Mutex
-	avg := 0 // average bytes per log seen so far
-	next := 0
-	// Chunks are planned lazily so that their size adapts to the log sizes already seen.
-	plan := func() *chunk {
-		mu.Lock()
-		defer mu.Unlock()
-		if next >= len(need) {
-			return nil
-		}
-		if avg > 0 {
-			size = logBytesPerRequest / avg
-			if size < 1 {
-				size = 1
-			}
-			if size > maxLogObjects {
-				size = maxLogObjects
-			}
-		}
-		end := next + size
-		if end > len(need) {
-			end = len(need)
-		}
-		c := &chunk{ts: need[next:end], done: make(chan struct{})}
-		if next == 0 {
-			c.limit = probeLogBytes
-		}
-		next = end
-		return c
-	}
-	fetch := func(c *chunk) {
-		defer close(c.done)
-		defer func() { c.pv = recover() }()
-		s.panicPoint("logs")
-		keys := make([]jobapi.ObjectKey, len(c.ts))
-		for i, t := range c.ts {
-			keys[i] = t.res.Object.Key()
-		}
-		cctx := ctx
-		if limit := answerLimit(c.limit, len(c.ts)); limit > 0 {
-			cctx = jobapi.WithMaxBody(cctx, limit)
-		}
-		if len(c.ts) > firstLogChunk {
-			cctx = jobapi.WithoutTimeoutRetry(cctx)
-		}
-		logs, err := s.client.BatchGetObjectLogs(cctx, s.scope(), sub.JobInstanceID, sub.StepInstanceID, keys)
-		c.err = err
-		if c.limit > 0 && jobapi.IsBodyTooLarge(err) {
-			// Too large for the probe: the logs average more than limit/len bytes.
-			mu.Lock()
-			if a := int(c.limit)/len(c.ts) + 1; a > avg {
-				avg = a
-			}
-			mu.Unlock()
-		}
-		c.logs = make(map[jobapi.ObjectKey]jobapi.ObjectLog, len(logs))
-		total := 0
-		for _, l := range logs {
-			c.logs[l.Key] = l
-			total += len(l.Content)
-		}
-		if len(logs) > 0 {
-			mu.Lock()
-			if a := total / len(logs); a > avg || avg == 0 {
-				avg = a + 1
-			}
-			mu.Unlock()
-		}
-	}
-	// Producer: start fetches, bounded by sem; consumer: handle chunks in order. A chunk holds its sem
-	// slot until its logs are handled, so at most logConcurrency answers are in memory at once.
-	queue := make(chan *chunk, logConcurrency)
-	go func() {
-		defer close(queue)
-		for planned := 0; ; planned++ {
-			sem <- struct{}{}
-			c := plan()
-			if c == nil {
-				<-sem
-				return
-			}
-			go fetch(c) // its sem slot is freed once the consumer has handled its logs
-			// Every chunk reaches the consumer, also after ctx ended (its fetch then fails at once):
-			// each target is handled once, and a streamed tab is always ended.
-			queue <- c
-			// Wait for the first chunk before planning the second, so sizes adapt early.
-			if planned == 0 {
-				<-c.done
-			}
-		}
-	}()
 	warned := false
-	handle := func(c *chunk) {
-		if c.pv != nil {
-			panic(c.pv)
-		}
-		if c.err != nil && !warned {
+	r := s.logReader(sub)
+	r.OnError = func(err error) {
+		if !warned { // once: the other targets' logs are still read
 			warned = true
-			s.log.Warn(s.t("msg.log_failed", s.apiErrorText(c.err)))
+			s.log.Warn(s.t("msg.log_failed", s.apiErrorText(err)))
 		}
-		for _, t := range c.ts {
-			l, ok := c.logs[t.res.Object.Key()]
-			if !ok {
-				if stream != nil { // a tab that was streamed must still be closed
-					stream.print(t.label, t.res.Object.Key(), "", true)
-				}
-				continue
-			}
-			s.handleLog(t, l.Content, printAll, stream, vars)
-		}
-		c.logs = nil
 	}
-	// halves reads targets whose answer was too large again, in halves, down to single targets.
-	var halves func(ts []*target, limit int64)
-	halves = func(ts []*target, limit int64) {
-		p := &chunk{ts: ts, limit: limit, done: make(chan struct{})}
-		fetch(p)
-		if p.pv == nil && jobapi.IsBodyTooLarge(p.err) && len(ts) > 1 {
-			halves(ts[:len(ts)/2], limit)
-			halves(ts[len(ts)/2:], limit)
+	r.Read(ctx, keys, func(i int, content string, ok bool) {
+		t := need[i]
+		if !ok {
+			if stream != nil { // a tab that was streamed must still be closed
+				stream.print(t.label, t.res.Object.Key(), "", true)
+			}
 			return
 		}
-		handle(p)
-	}
-	for c := range queue {
-		<-c.done
-		switch e, ok := jobapi.As(c.err); {
-		case c.pv == nil && jobapi.IsBodyTooLarge(c.err) && len(c.ts) > 1:
-			halves(c.ts[:len(c.ts)/2], c.limit)
-			halves(c.ts[len(c.ts)/2:], c.limit)
-		case ok && (e.Kind == jobapi.KindUnreadable || jobapi.IsTimeout(c.err)) && c.pv == nil && len(c.ts) > firstLogChunk:
-			// The answer was broken or too slow: read these targets again in pieces, one at a time,
-			// until one fails too; the targets after it are handled without a log.
-			for i := 0; i < len(c.ts); i += firstLogChunk {
-				p := &chunk{ts: c.ts[i:min(i+firstLogChunk, len(c.ts))], done: make(chan struct{})}
-				fetch(p)
-				handle(p)
-				if p.err != nil {
-					handle(&chunk{ts: c.ts[min(i+firstLogChunk, len(c.ts)):]})
-					break
-				}
-			}
-		default:
-			handle(c)
-		}
-		<-sem
-	}
+		s.handleLog(t, content, mode, stream, vars)
+	})
 }
 
-// answerLimit is the size limit of a log request for n targets planned with limit (0: the client's
-// own). The probe's limit only sizes requests for several targets: a request for one target accepts
-// that target's largest possible answer (singleTargetLogBytes), and nothing larger.
-func answerLimit(limit int64, n int) int64 {
-	if n == 1 {
-		return singleTargetLogBytes
+// logReading is how the step reads logs after the job: the first request asks for up to 500 targets
+// but accepts an answer of at most probeLogBytes; a request for one target accepts its largest
+// possible log (singleTargetLogBytes). logReader adds the requests.
+var logReading = logread.Reader[jobapi.ObjectKey]{
+	Classify:        classifyLogError,
+	Concurrency:     logConcurrency,
+	MaxKeys:         maxLogObjects,
+	BytesPerRequest: logBytesPerRequest,
+	PieceKeys:       logPieceTargets,
+	ProbeBytes:      probeLogBytes,
+	SingleKeyBytes:  singleTargetLogBytes,
+}
+
+// logReader reads the logs of the job's step through JOB's batch log endpoint.
+func (s *step) logReader(sub jobapi.Submitted) *logread.Reader[jobapi.ObjectKey] {
+	r := logReading
+	r.Fetch = func(ctx context.Context, keys []jobapi.ObjectKey, o logread.Options) (map[jobapi.ObjectKey]string, error) {
+		s.panicPoint("logs")
+		opts := &jobapi.LogOptions{MaxBody: o.MaxBody, NoTimeoutRetry: o.NoTimeoutRetry}
+		logs, err := s.client.BatchGetObjectLogs(ctx, s.scope(), sub.JobInstanceID, sub.StepInstanceID, keys, opts)
+		if err != nil {
+			return nil, err
+		}
+		out := make(map[jobapi.ObjectKey]string, len(logs))
+		for _, l := range logs {
+			out[l.Key] = l.Content
+		}
+		return out, nil
 	}
-	return limit
+	return &r
+}
+
+// classifyLogError tells the log reader how to go on after a failed log request: an answer above the
+// size limit is read again in halves; a broken one, or one JOB could not give in time (the gateway
+// gives up after 60 s), in pieces.
+func classifyLogError(err error) logread.Failure {
+	if jobapi.IsBodyTooLarge(err) {
+		return logread.TooLarge
+	}
+	if e, ok := jobapi.As(err); ok && (e.Kind == jobapi.KindUnreadable || jobapi.IsTimeout(err)) {
+		return logread.Unreadable
+	}
+	return logread.Failed
 }
 
 // printsLog reports whether a target's log is printed in a print mode (printMode).

@@ -12,6 +12,7 @@ import (
 // escaping, within the client's own limit.
 func TestAnswerLimit(t *testing.T) {
 	t.Parallel()
+	answerLimit := logReading.AnswerLimit
 	if maxTargetLogBytes != jobsim.MaxLogBytes {
 		t.Errorf("maxTargetLogBytes %d, the simulator's cap %d", maxTargetLogBytes, jobsim.MaxLogBytes)
 	}

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/avast/retry-go/v4"
+
 	"jobfastexecutescript/internal/bkci"
 	"jobfastexecutescript/internal/jobapi"
 	"jobfastexecutescript/internal/wait"
@@ -66,14 +68,11 @@ func (s *step) run(ctx context.Context) *outcome {
 		defer closeListener(listener)
 	}
 
-	body, err := BuildRequest(cfg, callbackURL)
-	if err != nil {
-		return s.fail(err)
-	}
+	req := newSubmitRequest(cfg, callbackURL)
 	// The state file exists before the submit: a SIGKILL between JOB creating the job and its answer
 	// still leaves the post action the unique task name to find the job by.
 	s.saveState(jobapi.Submitted{})
-	sub, err := s.submit(runCtx, body)
+	sub, err := s.submit(runCtx, req)
 	if err != nil {
 		return s.submitFailed(ctx, runCtx, err)
 	}
@@ -221,9 +220,9 @@ func (s *step) endCut(ctx context.Context, w *watcher) *outcome {
 // The look-up runs on a short clock of its own: a cancel or the deadline arriving meanwhile must not
 // cut it short, or the job would run on with nobody knowing it (the caller then ends the step
 // cancelled or timed out, terminating the job per onCancel).
-func (s *step) submit(ctx context.Context, body []byte) (jobapi.Submitted, error) {
+func (s *step) submit(ctx context.Context, req *jobapi.SubmitRequest) (jobapi.Submitted, error) {
 	started := time.Now()
-	sub, err := s.client.FastExecuteScript(ctx, body)
+	sub, err := s.client.FastExecuteScript(ctx, req)
 	if err == nil {
 		return sub, nil
 	}
@@ -239,35 +238,47 @@ func (s *step) submit(ctx context.Context, body []byte) (jobapi.Submitted, error
 	return sub, &unknownSubmitError{taskName: s.cfg.TaskName, err: err}
 }
 
-// lookupSubmitted looks for the job of this run by its unique task name, a few times, briefly.
+// Look-up pacing: JOB may need a moment to list a job it just created.
+const (
+	lookupAttempts = 4                      // look-ups of a submitted job by its task name
+	lookupPace     = 500 * time.Millisecond // the n-th look-up waits n·lookupPace after the one before
+)
+
+// errNotListed: JOB does not list the run's job (yet).
+var errNotListed = errors.New("job not listed")
+
+// lookupSubmitted looks for the job of this run by its unique task name, a few times, briefly
+// (lookupAttempts, 0.5 s, 1 s and 1.5 s apart, within ctx).
 func (s *step) lookupSubmitted(ctx context.Context, started time.Time) (jobapi.Submitted, bool) {
 	scope := s.scope()
-	// JOB may need a moment to list a job it just created: look a few times, briefly.
-	for attempt := 0; attempt < 4; attempt++ {
-		if attempt > 0 {
-			select {
-			case <-ctx.Done():
-				return jobapi.Submitted{}, false
-			case <-time.After(time.Duration(attempt) * 500 * time.Millisecond):
+	found, err := retry.DoWithData(
+		func() (*jobapi.JobSummary, error) {
+			found, err := s.client.FindJobByName(ctx, scope, s.cfg.TaskName, s.cfg.Operator,
+				started.Add(-clockSkew), time.Now().Add(lookupWindow))
+			switch {
+			case err != nil:
+				s.log.Warn(s.t("msg.lookup_failed", s.apiErrorText(err)))
+				return nil, fmt.Errorf("look up task %s: %w", s.cfg.TaskName, err)
+			case found == nil:
+				return nil, errNotListed
 			}
-		}
-		found, lerr := s.client.FindJobByName(ctx, scope, s.cfg.TaskName, s.cfg.Operator,
-			started.Add(-clockSkew), time.Now().Add(lookupWindow))
-		if lerr != nil {
-			s.log.Warn(s.t("msg.lookup_failed", s.apiErrorText(lerr)))
-			continue
-		}
-		if found != nil {
-			s.log.Info(s.t("msg.submit_adopted", found.ID, s.cfg.TaskName))
-			st, serr := s.client.GetJobInstanceStatus(ctx, scope, found.ID, false)
-			var stepID int64
-			if serr == nil && len(st.Steps) > 0 {
-				stepID = st.Steps[0].ID
-			}
-			return jobapi.Submitted{JobInstanceID: found.ID, JobInstanceName: found.Name, StepInstanceID: stepID}, true
-		}
+			return found, nil
+		},
+		retry.Context(ctx),
+		retry.Attempts(lookupAttempts),
+		retry.LastErrorOnly(true),
+		retry.DelayType(func(n uint, _ error, _ *retry.Config) time.Duration { return time.Duration(n) * lookupPace }),
+	)
+	if err != nil {
+		return jobapi.Submitted{}, false
 	}
-	return jobapi.Submitted{}, false
+	s.log.Info(s.t("msg.submit_adopted", found.ID, s.cfg.TaskName))
+	st, serr := s.client.GetJobInstanceStatus(ctx, scope, found.ID, false)
+	var stepID int64
+	if serr == nil && len(st.Steps) > 0 {
+		stepID = st.Steps[0].ID
+	}
+	return jobapi.Submitted{JobInstanceID: found.ID, JobInstanceName: found.Name, StepInstanceID: stepID}, true
 }
 
 // unknownSubmitError: the submit's outcome could not be told, even after looking the job up.

@@ -10,6 +10,7 @@ import (
 
 	"github.com/tidwall/gjson"
 
+	"jobfastexecutescript/internal/jobapi"
 	"jobfastexecutescript/internal/labelsel"
 )
 
@@ -21,63 +22,12 @@ type Targets struct {
 	ContainerFilters []ContainerFilter
 }
 
-// HostRef is one host_list entry: a bk_host_id, or a cloud area and IPv4.
-type HostRef struct {
-	HostID  int64  `json:"bk_host_id,omitempty"`
-	CloudID *int64 `json:"bk_cloud_id,omitempty"`
-	IP      string `json:"ip,omitempty"`
-}
-
-// TopoNode is one host_topo_node_list entry.
-type TopoNode struct {
-	ID       int64  `json:"id"`
-	NodeType string `json:"node_type"`
-}
-
-// ContainerFilter is one kube_container_filters entry, normalised (label requirements as key/operator/values).
-type ContainerFilter struct {
-	Cluster              *ClusterFilter   `json:"kube_cluster_filter,omitempty"`
-	Namespace            *NamespaceFilter `json:"kube_namespace_filter,omitempty"`
-	Workload             *WorkloadFilter  `json:"kube_workload_filter,omitempty"`
-	Pod                  *PodFilter       `json:"kube_pod_filter,omitempty"`
-	ContainerProp        *ContainerProp   `json:"kube_container_prop_filter,omitempty"`
-	IsEmptyFilter        bool             `json:"is_empty_filter"`
-	FetchAnyOneContainer bool             `json:"fetch_any_one_container"`
-}
-
-// ClusterFilter selects clusters by uid.
-type ClusterFilter struct {
-	ClusterUIDs []string `json:"cluster_uid_list"`
-}
-
-// NamespaceFilter selects namespaces by name.
-type NamespaceFilter struct {
-	Names []string `json:"namespace_name_list"`
-}
-
-// WorkloadFilter selects workloads by kind and names.
-type WorkloadFilter struct {
-	Kind  string   `json:"kind"`
-	Names []string `json:"workload_name_list,omitempty"`
-}
-
-// PodFilter selects pods by name and labels.
-type PodFilter struct {
-	Names        []string               `json:"pod_name_list,omitempty"`
-	Selector     []labelRequirementJSON `json:"label_selector,omitempty"`
-	SelectorExpr string                 `json:"label_selector_expr,omitempty"`
-}
-
-type labelRequirementJSON struct {
-	Key      string   `json:"key"`
-	Operator string   `json:"operator"`
-	Values   []string `json:"values,omitempty"`
-}
-
-// ContainerProp selects containers by name.
-type ContainerProp struct {
-	Names []string `json:"container_name_list"`
-}
+// The form's targets are parsed into JOB's wire types.
+type (
+	HostRef         = jobapi.HostRef
+	TopoNode        = jobapi.TopoNode
+	ContainerFilter = jobapi.ContainerFilter
+)
 
 // KnownCount is the number of targets when it can be known before submitting: only explicit hosts.
 func (t Targets) KnownCount() (int, bool) {
@@ -292,14 +242,14 @@ func parseContainerFilters(ps *Problems, v string) []ContainerFilter {
 		})
 		if x := fr.Get("kube_cluster_filter"); x.Exists() && x.Type != gjson.Null {
 			l := stringList(x, "cluster_uid_list", true, func(key string, a ...any) { bad(key, a...) })
-			cf.Cluster = &ClusterFilter{ClusterUIDs: l}
+			cf.Cluster = &jobapi.ClusterFilter{ClusterUIDs: l}
 		}
 		if x := fr.Get("kube_namespace_filter"); x.Exists() && x.Type != gjson.Null {
 			l := stringList(x, "namespace_name_list", true, func(key string, a ...any) { bad(key, a...) })
-			cf.Namespace = &NamespaceFilter{Names: l}
+			cf.Namespace = &jobapi.NamespaceFilter{Names: l}
 		}
 		if x := fr.Get("kube_workload_filter"); x.Exists() && x.Type != gjson.Null {
-			w := &WorkloadFilter{}
+			w := &jobapi.WorkloadFilter{}
 			kind := x.Get("kind")
 			if !x.IsObject() || kind.Type != gjson.String || strings.TrimSpace(kind.String()) == "" {
 				bad("val.cf_kind_missing")
@@ -316,7 +266,7 @@ func parseContainerFilters(ps *Problems, v string) []ContainerFilter {
 		}
 		if x := fr.Get("kube_container_prop_filter"); x.Exists() && x.Type != gjson.Null {
 			l := stringList(x, "container_name_list", true, func(key string, a ...any) { bad(key, a...) })
-			cf.ContainerProp = &ContainerProp{Names: l}
+			cf.ContainerProp = &jobapi.ContainerProp{Names: l}
 		}
 		if !cf.IsEmptyFilter && cf.Cluster == nil && cf.Namespace == nil && cf.Workload == nil && cf.Pod == nil && cf.ContainerProp == nil {
 			bad("val.cf_empty")
@@ -328,8 +278,8 @@ func parseContainerFilters(ps *Problems, v string) []ContainerFilter {
 	return out
 }
 
-func parsePodFilter(ps *Problems, x gjson.Result, n int, bad func(string, ...any)) *PodFilter {
-	p := &PodFilter{}
+func parsePodFilter(ps *Problems, x gjson.Result, n int, bad func(string, ...any)) *jobapi.PodFilter {
+	p := &jobapi.PodFilter{}
 	if !x.IsObject() {
 		bad("val.cf_sub_object", "kube_pod_filter")
 		return p
@@ -349,7 +299,7 @@ func parsePodFilter(ps *Problems, x gjson.Result, n int, bad func(string, ...any
 				bad("val.cf_label", err.Error())
 				continue
 			}
-			p.Selector = append(p.Selector, labelRequirementJSON{Key: req.Key, Operator: string(req.Operator), Values: req.Values})
+			p.Selector = append(p.Selector, jobapi.LabelRequirement{Key: req.Key, Operator: string(req.Operator), Values: req.Values})
 		}
 	}
 	if e := x.Get("label_selector_expr"); e.Exists() && e.Type != gjson.Null {

@@ -48,7 +48,7 @@ func benchLogs(b *testing.B, announce bool) {
 	b.SetBytes(int64(len(answer)))
 	b.ReportAllocs()
 	for b.Loop() {
-		logs, err := c.BatchGetObjectLogs(ctx, testScope, 1, 2, keys)
+		logs, err := c.BatchGetObjectLogs(ctx, testScope, 1, 2, keys, nil)
 		if err != nil || len(logs) != objects || !logs[objects-1].Present || len(logs[0].Content) != logBytes/100*100 {
 			b.Fatalf("logs %d, err %v", len(logs), err)
 		}

@@ -109,10 +109,10 @@ func TestHeaders(t *testing.T) {
 			ctx := context.Background()
 			now := time.Now()
 			calls := []func() error{
-				func() error { _, err := c.FastExecuteScript(ctx, []byte(`{"a":1}`)); return err },
+				func() error { _, err := c.FastExecuteScript(ctx, &SubmitRequest{}); return err },
 				func() error { _, err := c.GetJobInstanceStatus(ctx, testScope, 1, true); return err },
 				func() error {
-					_, err := c.BatchGetObjectLogs(ctx, testScope, 1, 2, []ObjectKey{{1, "101"}})
+					_, err := c.BatchGetObjectLogs(ctx, testScope, 1, 2, []ObjectKey{{1, "101"}}, nil)
 					return err
 				},
 				func() error { return c.TerminateJob(ctx, testScope, 1) },
@@ -209,7 +209,7 @@ func TestRequestBodies(t *testing.T) {
 	if _, err := c.GetJobInstanceStatus(ctx, testScope, 7, true); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.BatchGetObjectLogs(ctx, testScope, 7, 8, []ObjectKey{{1, "101"}, {2, "10002"}, {1, "101"}}); err != nil {
+	if _, err := c.BatchGetObjectLogs(ctx, testScope, 7, 8, []ObjectKey{{1, "101"}, {2, "10002"}, {1, "101"}}, nil); err != nil {
 		t.Fatal(err)
 	}
 	if err := c.TerminateJob(ctx, testScope, 7); err != nil {
@@ -252,19 +252,17 @@ func TestArgumentChecks_NoRequest(t *testing.T) {
 	}
 	now := time.Now()
 	calls := map[string]func() error{
-		"submit empty":      func() error { _, err := c.FastExecuteScript(ctx, nil); return err },
-		"submit not object": func() error { _, err := c.FastExecuteScript(ctx, []byte(`[1]`)); return err },
-		"submit bad json":   func() error { _, err := c.FastExecuteScript(ctx, []byte(`{"a":`)); return err },
-		"status no scope":   func() error { _, err := c.GetJobInstanceStatus(ctx, Scope{}, 1, false); return err },
-		"status bad id":     func() error { _, err := c.GetJobInstanceStatus(ctx, testScope, 0, false); return err },
-		"logs zero keys":    func() error { _, err := c.BatchGetObjectLogs(ctx, testScope, 1, 2, nil); return err },
-		"logs 501 keys":     func() error { _, err := c.BatchGetObjectLogs(ctx, testScope, 1, 2, many); return err },
+		"submit empty":    func() error { _, err := c.FastExecuteScript(ctx, nil); return err },
+		"status no scope": func() error { _, err := c.GetJobInstanceStatus(ctx, Scope{}, 1, false); return err },
+		"status bad id":   func() error { _, err := c.GetJobInstanceStatus(ctx, testScope, 0, false); return err },
+		"logs zero keys":  func() error { _, err := c.BatchGetObjectLogs(ctx, testScope, 1, 2, nil, nil); return err },
+		"logs 501 keys":   func() error { _, err := c.BatchGetObjectLogs(ctx, testScope, 1, 2, many, nil); return err },
 		"logs bad key": func() error {
-			_, err := c.BatchGetObjectLogs(ctx, testScope, 1, 2, []ObjectKey{{3, "1"}})
+			_, err := c.BatchGetObjectLogs(ctx, testScope, 1, 2, []ObjectKey{{3, "1"}}, nil)
 			return err
 		},
 		"logs empty id": func() error {
-			_, err := c.BatchGetObjectLogs(ctx, testScope, 1, 2, []ObjectKey{{1, ""}})
+			_, err := c.BatchGetObjectLogs(ctx, testScope, 1, 2, []ObjectKey{{1, ""}}, nil)
 			return err
 		},
 		"terminate bad id": func() error { return c.TerminateJob(ctx, testScope, -1) },
@@ -289,7 +287,7 @@ func TestArgumentChecks_NoRequest(t *testing.T) {
 		t.Errorf("%d requests sent, want none", n)
 	}
 	// Exactly 500 keys is allowed (the fake's empty data object means "no entries").
-	logs, err := c.BatchGetObjectLogs(ctx, testScope, 1, 2, many[:MaxLogObjects])
+	logs, err := c.BatchGetObjectLogs(ctx, testScope, 1, 2, many[:MaxLogObjects], nil)
 	if err != nil || len(logs) != MaxLogObjects || logs[0].Present {
 		t.Errorf("500 keys: %d logs, err %v", len(logs), err)
 	}

@@ -31,12 +31,15 @@ const (
 	opList        = "list jobs"
 )
 
-// callSpec is what differs between operations on the one request path.
+// callSpec is what differs between calls on the one request path: the operation's policy, narrowed
+// by the call's options.
 type callSpec struct {
-	attempts  int
-	timeout   time.Duration
-	maxBody   int64
-	retryable func(*Error) bool
+	op             string
+	attempts       int
+	timeout        time.Duration
+	maxBody        int64
+	retryable      func(*Error) bool
+	noTimeoutRetry bool // a timeout is not retried (LogOptions.NoTimeoutRetry)
 }
 
 // spec returns the policy of an operation. Only the submit is special: it is retried solely when
@@ -44,6 +47,7 @@ type callSpec struct {
 // refused it under its rate limit (the gateway's limiter runs before it forwards anything).
 func (c *Client) spec(op string) callSpec {
 	s := callSpec{
+		op:        op,
 		attempts:  c.retry.Attempts,
 		timeout:   c.timeout,
 		maxBody:   c.maxBody,
@@ -62,79 +66,114 @@ func (c *Client) spec(op string) callSpec {
 	return s
 }
 
+// withLogOptions narrows the spec by a log read's options (nil: none).
+func (s callSpec) withLogOptions(o *LogOptions) callSpec {
+	if o == nil {
+		return s
+	}
+	if o.MaxBody > 0 && o.MaxBody < s.maxBody {
+		s.maxBody = o.MaxBody
+	}
+	s.noTimeoutRetry = o.NoTimeoutRetry
+	return s
+}
+
 // parseFunc reads a successful answer (a JOB envelope with result true), given as its root object.
 // A parse error turns the attempt into an unreadable answer.
 type parseFunc func(root gjson.Result, h http.Header) error
 
-// retryState is the per-call state shared by the retry-go hooks (they run sequentially).
-type retryState struct {
-	failures int
-	wait     time.Duration
-	last     *Error
-}
-
 // do is the single request path of the client: it sends method path?query with body (nil: no body),
-// retries per the operation's policy, and hands the successful answer to parse (may be nil). Every failure is an *Error (argument and context errors excepted).
-func (c *Client) do(ctx context.Context, op, method, path string, query url.Values, body []byte, parse parseFunc) error {
-	spec := c.spec(op)
-	st := &retryState{}
+// retries per spec, and hands the successful answer to parse (may be nil). Every failure is an *Error
+// (argument and context errors excepted).
+//
+// Each failed attempt's *Error carries its number and a random draw (jitter): whether to retry
+// (RetryIf) and how long to wait (DelayType, OnRetry) are functions of that error alone.
+func (c *Client) do(ctx context.Context, spec callSpec, method, path string, query url.Values, body []byte, parse parseFunc) error {
+	n := 0
 	err := retry.Do(
-		func() error { return c.attempt(ctx, op, method, path, query, body, spec, parse) },
+		func() error {
+			n++
+			err := c.attempt(ctx, spec, method, path, query, body, parse)
+			if e, ok := err.(*Error); ok {
+				e.attempt, e.jitter = n, rand.Float64()
+			}
+			return err
+		},
 		retry.Context(ctx),
 		retry.Attempts(uint(max(spec.attempts, 1))),
-		retry.LastErrorOnly(true),
-		retry.DelayType(func(uint, error, *retry.Config) time.Duration { return st.wait }),
-		retry.RetryIf(func(err error) bool { return retry.IsRecoverable(err) && c.shouldRetry(ctx, spec, st, err) }),
-		retry.OnRetry(func(n uint, err error) {
-			if c.onRetry != nil {
-				c.onRetry(op, int(n)+1, err, st.wait)
+		retry.DelayType(func(_ uint, err error, _ *retry.Config) time.Duration { return c.retryWait(err) }),
+		retry.RetryIf(func(err error) bool { return c.shouldRetry(ctx, spec, err) }),
+		retry.OnRetry(func(_ uint, err error) {
+			if e, ok := As(err); ok && c.onRetry != nil {
+				c.onRetry(spec.op, e.attempt, err, c.retryWait(err))
 			}
 		}),
 	)
 	if err == nil {
 		return nil
 	}
-	if _, ok := As(err); ok {
-		return err
-	}
-	// The context ended before an attempt or during a wait.
-	if st.last != nil {
-		last := *st.last
-		last.stop = true
-		return fmt.Errorf("%s: %w (last error: %w)", op, err, &last)
-	}
-	return fmt.Errorf("%s: %w", op, err)
+	return lastError(spec.op, err)
 }
 
-// shouldRetry decides on one failed attempt and plans the wait before the next one.
-func (c *Client) shouldRetry(ctx context.Context, spec callSpec, st *retryState, err error) bool {
-	st.failures++
+// lastError is the error of a call that failed: its last attempt's *Error; or, when the context ended
+// before an attempt or during a wait, the context's error with the last attempt's (if any).
+func lastError(op string, err error) error {
+	var attempts retry.Error
+	if !errors.As(err, &attempts) || len(attempts) == 0 {
+		return fmt.Errorf("%s: %w", op, err) // the context ended before the first attempt
+	}
+	final := attempts[len(attempts)-1]
+	if _, ok := As(final); ok {
+		return final
+	}
+	if len(attempts) > 1 {
+		if e, ok := As(attempts[len(attempts)-2]); ok {
+			last := *e
+			last.stop = true
+			return fmt.Errorf("%s: %w (last error: %w)", op, final, &last)
+		}
+	}
+	return fmt.Errorf("%s: %w", op, final)
+}
+
+// shouldRetry decides on one failed attempt: a retryable failure, attempts left, and a wait that ends
+// before the context's deadline.
+func (c *Client) shouldRetry(ctx context.Context, spec callSpec, err error) bool {
 	e, ok := As(err)
-	if !ok {
+	if !ok || !retry.IsRecoverable(err) {
 		return false
 	}
-	st.last = e
-	if st.failures >= spec.attempts || !spec.retryable(e) || ctx.Err() != nil {
+	if e.attempt >= spec.attempts || !spec.retryable(e) || ctx.Err() != nil {
 		return false
 	}
-	if e.timedOut && ctx.Value(noTimeoutRetryKey{}) != nil {
+	if e.timedOut && spec.noTimeoutRetry {
 		return false
 	}
-	wait := c.backoff(st.failures)
-	if ra := e.retryAfter; ra > 0 {
-		wait = max(wait, min(ra, c.retry.MaxRetryAfter))
-	}
-	if dl, ok := ctx.Deadline(); ok && !c.now().Add(wait).Before(dl) {
+	if dl, ok := ctx.Deadline(); ok && !c.now().Add(c.retryWait(err)).Before(dl) {
 		return false
 	}
-	st.wait = wait
 	return true
 }
 
-// backoff is full-jitter exponential backoff: random in [0, min(MaxDelay, BaseDelay·2^(n-1))].
-func (c *Client) backoff(n int) time.Duration {
+// retryWait is the wait after the failed attempt err: full-jitter backoff, at least the wait the
+// server asked for (at most MaxRetryAfter).
+func (c *Client) retryWait(err error) time.Duration {
+	e, ok := As(err)
+	if !ok {
+		return 0
+	}
+	wait := c.backoff(e.attempt, e.jitter)
+	if ra := e.retryAfter; ra > 0 {
+		wait = max(wait, min(ra, c.retry.MaxRetryAfter))
+	}
+	return wait
+}
+
+// backoff is full-jitter exponential backoff after attempt n: u (in [0, 1)) of the way into
+// [0, min(MaxDelay, BaseDelay·2^(n-1))].
+func (c *Client) backoff(n int, u float64) time.Duration {
 	ceiling := c.retry.MaxDelay
-	if shift := n - 1; shift < 32 {
+	if shift := n - 1; shift >= 0 && shift < 32 {
 		if d := c.retry.BaseDelay << shift; d > 0 && d < ceiling {
 			ceiling = d
 		}
@@ -142,11 +181,12 @@ func (c *Client) backoff(n int) time.Duration {
 	if ceiling <= 0 {
 		return 0
 	}
-	return time.Duration(rand.Int64N(int64(ceiling) + 1))
+	return min(time.Duration(u*float64(ceiling+1)), ceiling)
 }
 
 // attempt sends one request and classifies its outcome.
-func (c *Client) attempt(ctx context.Context, op, method, path string, query url.Values, body []byte, spec callSpec, parse parseFunc) error {
+func (c *Client) attempt(ctx context.Context, spec callSpec, method, path string, query url.Values, body []byte, parse parseFunc) error {
+	op := spec.op
 	actx, cancel := context.WithTimeout(ctx, spec.timeout)
 	defer cancel()
 	var wrote atomic.Bool
@@ -178,11 +218,7 @@ func (c *Client) attempt(ctx context.Context, op, method, path string, query url
 		return c.finish(op, method, path, c.transportError(ctx, actx, spec, err, wrote.Load()))
 	}
 	defer resp.Body.Close()
-	limit := spec.maxBody
-	if n, ok := ctx.Value(maxBodyKey{}).(int64); ok && n > 0 && n < limit {
-		limit = n
-	}
-	data, err := readBody(resp.Body, limit, resp.ContentLength)
+	data, err := readBody(resp.Body, spec.maxBody, resp.ContentLength)
 	if err != nil {
 		timedOut := ctx.Err() == nil && errors.Is(actx.Err(), context.DeadlineExceeded)
 		if timedOut {
@@ -213,22 +249,6 @@ func (c *Client) attempt(ctx context.Context, op, method, path string, query url
 // ErrBodyTooLarge is the read failure of a body above the limit. It is not retried: the same request
 // would get the same answer. A log reader asks for fewer objects instead (IsBodyTooLarge).
 var ErrBodyTooLarge = errors.New("response body too large")
-
-type maxBodyKey struct{}
-
-// WithMaxBody returns a context whose calls accept answers of at most n bytes (lower than the client's
-// own limit only): a reader can probe with a request it can afford to lose.
-func WithMaxBody(ctx context.Context, n int64) context.Context {
-	return context.WithValue(ctx, maxBodyKey{}, n)
-}
-
-type noTimeoutRetryKey struct{}
-
-// WithoutTimeoutRetry returns a context whose calls are not repeated after a timeout (IsTimeout):
-// a reader that can ask for less (fewer log objects) does that instead of waiting again as long.
-func WithoutTimeoutRetry(ctx context.Context) context.Context {
-	return context.WithValue(ctx, noTimeoutRetryKey{}, true)
-}
 
 // IsBodyTooLarge reports whether err is an answer above the size limit.
 func IsBodyTooLarge(err error) bool { return errors.Is(err, ErrBodyTooLarge) }

@@ -1,7 +1,6 @@
 package jobapi
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -25,16 +24,20 @@ const (
 )
 
 // FastExecuteScript starts a script job: POST /api/v3/system/bkci_plugin_fast_execute_script with
-// the caller-built JSON object body. The call is retried only when the request provably never left
-// the client (connection refused, DNS failure). When the request may have reached JOB but the
-// answer is missing or unusable (timeout after sending, reset, truncated or unreadable body, 5xx),
-// the error is an *Error with Unknown() true: JOB may have created the job.
-func (c *Client) FastExecuteScript(ctx context.Context, body []byte) (Submitted, error) {
-	if t := bytes.TrimSpace(body); len(t) == 0 || t[0] != '{' || !json.Valid(t) {
-		return Submitted{}, argError(opSubmit, "body must be a JSON object")
+// r as its body (r.Encode). The call is retried only when the request provably never left the
+// client (connection refused, DNS failure) or the gateway's rate limit refused it. When the request
+// may have reached JOB but the answer is missing or unusable (timeout after sending, reset, truncated
+// or unreadable body, 5xx), the error is an *Error with Unknown() true: JOB may have created the job.
+func (c *Client) FastExecuteScript(ctx context.Context, r *SubmitRequest) (Submitted, error) {
+	if r == nil {
+		return Submitted{}, argError(opSubmit, "no request")
+	}
+	body, err := r.Encode("")
+	if err != nil {
+		return Submitted{}, fmt.Errorf("%s: %w", opSubmit, err)
 	}
 	var s Submitted
-	err := c.do(ctx, opSubmit, http.MethodPost, PathFastExecuteScript, nil, body,
+	err = c.do(ctx, c.spec(opSubmit), http.MethodPost, PathFastExecuteScript, nil, body,
 		func(root gjson.Result, h http.Header) (err error) {
 			s, err = parseSubmitted(root, h)
 			return err
@@ -63,7 +66,7 @@ func (c *Client) GetJobInstanceStatus(ctx context.Context, s Scope, jobID int64,
 		return nil, fmt.Errorf("%s: encode request: %w", opStatus, err)
 	}
 	var st *JobStatus
-	err = c.do(ctx, opStatus, http.MethodPost, PathGetJobStatus, nil, body,
+	err = c.do(ctx, c.spec(opStatus), http.MethodPost, PathGetJobStatus, nil, body,
 		func(root gjson.Result, _ http.Header) (err error) {
 			st, err = parseStatus(root)
 			return err
@@ -74,11 +77,23 @@ func (c *Client) GetJobInstanceStatus(ctx context.Context, s Scope, jobID int64,
 	return st, nil
 }
 
+// LogOptions are the per-call options of BatchGetObjectLogs. A nil *LogOptions is the zero value.
+type LogOptions struct {
+	// MaxBody, when positive and lower than the client's own limit (MaxLogBodyBytes), is the largest
+	// answer accepted: a reader can probe with a request it can afford to lose. A larger answer fails
+	// with an error IsBodyTooLarge reports, and is not retried.
+	MaxBody int64
+	// NoTimeoutRetry: the call is not repeated after a timeout (IsTimeout). A reader that can ask for
+	// less (fewer log objects) does that instead of waiting again as long.
+	NoTimeoutRetry bool
+}
+
 // BatchGetObjectLogs reads the script logs of 1..MaxLogObjects execute objects of one step:
-// POST /api/v3/system/bkci_plugin_batch_get_job_instance_execute_object_log. The result has one
-// entry per key, in the order given; Present is false for objects JOB returned nothing for. A key
-// count outside 1..500 or a malformed key is an error and sends no request.
-func (c *Client) BatchGetObjectLogs(ctx context.Context, s Scope, jobID, stepID int64, keys []ObjectKey) ([]ObjectLog, error) {
+// POST /api/v3/system/bkci_plugin_batch_get_job_instance_execute_object_log, within opts (may be
+// nil). The result has one entry per key, in the order given; Present is false for objects JOB
+// returned nothing for. A key count outside 1..500 or a malformed key is an error and sends no
+// request.
+func (c *Client) BatchGetObjectLogs(ctx context.Context, s Scope, jobID, stepID int64, keys []ObjectKey, opts *LogOptions) ([]ObjectLog, error) {
 	if err := checkScope(opLogs, s); err != nil {
 		return nil, err
 	}
@@ -113,7 +128,7 @@ func (c *Client) BatchGetObjectLogs(ctx context.Context, s Scope, jobID, stepID 
 		return nil, fmt.Errorf("%s: encode request: %w", opLogs, err)
 	}
 	var logs []ObjectLog
-	err = c.do(ctx, opLogs, http.MethodPost, PathBatchGetObjectLog, nil, body,
+	err = c.do(ctx, c.spec(opLogs).withLogOptions(opts), http.MethodPost, PathBatchGetObjectLog, nil, body,
 		func(root gjson.Result, _ http.Header) (err error) {
 			logs, err = parseLogs(root, keys)
 			return err
@@ -142,7 +157,7 @@ func (c *Client) TerminateJob(ctx context.Context, s Scope, jobID int64) error {
 	if err != nil {
 		return fmt.Errorf("%s: encode request: %w", opTerminate, err)
 	}
-	err = c.do(ctx, opTerminate, http.MethodPost, PathOperateJobInstance, nil, body, nil)
+	err = c.do(ctx, c.spec(opTerminate), http.MethodPost, PathOperateJobInstance, nil, body, nil)
 	return err
 }
 
@@ -164,7 +179,7 @@ func (c *Client) OperateStep(ctx context.Context, s Scope, jobID, stepID int64, 
 	if err != nil {
 		return fmt.Errorf("%s: encode request: %w", opOperateStep, err)
 	}
-	err = c.do(ctx, opOperateStep, http.MethodPost, PathOperateStepInstance, nil, body, nil)
+	err = c.do(ctx, c.spec(opOperateStep), http.MethodPost, PathOperateStepInstance, nil, body, nil)
 	return err
 }
 
@@ -211,7 +226,7 @@ func (c *Client) listPage(ctx context.Context, s Scope, q ListQuery) ([]JobSumma
 		items []JobSummary
 		total int
 	)
-	err := c.do(ctx, opList, http.MethodGet, PathGetJobInstanceList, v, nil,
+	err := c.do(ctx, c.spec(opList), http.MethodGet, PathGetJobInstanceList, v, nil,
 		func(root gjson.Result, _ http.Header) (err error) {
 			items, total, err = parseList(root)
 			return err

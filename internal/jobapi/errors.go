@@ -90,6 +90,8 @@ type Error struct {
 	stop       bool          // not worth retrying although the kind usually is (caller cancelled, redirect)
 	timedOut   bool          // no answer in time: the client's timeout, or the gateway's (504 / 1650401)
 	retryAfter time.Duration // server-suggested wait (Retry-After / X-Bkapi-RateLimit-Reset)
+	attempt    int           // the attempt's number (1: the first) within its call
+	jitter     float64       // a draw in [0, 1): how far into its backoff range the wait after it is
 }
 
 // Error returns one line:

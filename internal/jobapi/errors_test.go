@@ -142,7 +142,7 @@ func TestErrorKinds(t *testing.T) {
 				t.Errorf("IsPermission/IsNotFound disagree with kind %v", tc.kind)
 			}
 
-			_, err = c.FastExecuteScript(ctx, []byte(`{"bk_scope_type":"biz"}`))
+			_, err = c.FastExecuteScript(ctx, &SubmitRequest{ScopeType: "biz"})
 			if IsUnknownOutcome(err) != tc.unknown || NeverSent(err) {
 				t.Errorf("submit: unknown=%v neverSent=%v, want unknown=%v: %v", IsUnknownOutcome(err), NeverSent(err), tc.unknown, err)
 			}
@@ -233,21 +233,21 @@ func TestOversizeBody(t *testing.T) {
 		t.Errorf("hits = %d, want 1: the same request gets the same answer, it is not retried", n)
 	}
 	// The same body fits the log limit.
-	if _, err := c.BatchGetObjectLogs(context.Background(), testScope, 1, 2, []ObjectKey{{1, "1"}}); err != nil {
+	if _, err := c.BatchGetObjectLogs(context.Background(), testScope, 1, 2, []ObjectKey{{1, "1"}}, nil); err != nil {
 		t.Errorf("log read of %d bytes: %v", len(big), err)
 	}
 	c.maxLogBody = limit
-	if _, err := c.BatchGetObjectLogs(context.Background(), testScope, 1, 2, []ObjectKey{{1, "1"}}); !errors.Is(err, ErrBodyTooLarge) {
+	if _, err := c.BatchGetObjectLogs(context.Background(), testScope, 1, 2, []ObjectKey{{1, "1"}}, nil); !errors.Is(err, ErrBodyTooLarge) {
 		t.Errorf("log read over the log limit: %v", err)
 	}
 	// A call can lower the limit for itself.
 	c.maxLogBody = 4 * limit
-	if _, err := c.BatchGetObjectLogs(WithMaxBody(context.Background(), limit), testScope, 1, 2, []ObjectKey{{1, "1"}}); !IsBodyTooLarge(err) {
+	if _, err := c.BatchGetObjectLogs(context.Background(), testScope, 1, 2, []ObjectKey{{1, "1"}}, &LogOptions{MaxBody: limit}); !IsBodyTooLarge(err) {
 		t.Errorf("log read over the call's own limit: %v", err)
 	}
 	// A submit whose answer is too large has an unknown outcome and is not retried.
 	before := g.hits()
-	if _, err := c.FastExecuteScript(context.Background(), []byte(`{}`)); !IsUnknownOutcome(err) {
+	if _, err := c.FastExecuteScript(context.Background(), &SubmitRequest{}); !IsUnknownOutcome(err) {
 		t.Errorf("submit with oversize answer: %v", err)
 	}
 	if n := g.hits() - before; n != 1 {

@@ -86,7 +86,7 @@ func TestBatchGetObjectLogs_Parses(t *testing.T) {
 	g := newFakeGateway(t, func(w http.ResponseWriter, _ *http.Request, _ int) { writeJSON(w, 200, ok(logsExample)) })
 	c := newTestClient(t, g.URL(), nil)
 	keys := []ObjectKey{{2, "10002"}, {1, "999"}, {1, "101"}}
-	got, err := c.BatchGetObjectLogs(context.Background(), testScope, 123, 456, keys)
+	got, err := c.BatchGetObjectLogs(context.Background(), testScope, 123, 456, keys, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -151,7 +151,7 @@ func TestOtherCallsRetry(t *testing.T) {
 		{"terminate", operateOK, func(c *Client) error { return c.TerminateJob(ctx, testScope, 1) }},
 		{"operate step", operateOK, func(c *Client) error { return c.OperateStep(ctx, testScope, 1, 2, OpStepContinueRolling) }},
 		{"logs", answer(200, ok(logsExample)), func(c *Client) error {
-			_, err := c.BatchGetObjectLogs(ctx, testScope, 1, 2, []ObjectKey{{1, "101"}})
+			_, err := c.BatchGetObjectLogs(ctx, testScope, 1, 2, []ObjectKey{{1, "101"}}, nil)
 			return err
 		}},
 		{"list", answer(200, ok(`{"data":[],"total":0}`)), func(c *Client) error {
@@ -271,7 +271,7 @@ func TestCanceledContext_NoRequest(t *testing.T) {
 	c := newTestClient(t, g.URL(), nil)
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	if _, err := c.FastExecuteScript(ctx, []byte(`{}`)); !errors.Is(err, context.Canceled) {
+	if _, err := c.FastExecuteScript(ctx, &SubmitRequest{}); !errors.Is(err, context.Canceled) {
 		t.Errorf("err = %v", err)
 	}
 	if n := g.hits(); n != 0 {
@@ -299,7 +299,7 @@ func TestSubmit_NotRetriedOnceSent(t *testing.T) {
 			t.Parallel()
 			g := scripted(t, tt.first, submitOK)
 			c := newTestClient(t, g.URL(), func(c *Config) { c.RequestTimeout = 200 * time.Millisecond })
-			_, err := c.FastExecuteScript(context.Background(), []byte(`{"task_name":"x"}`))
+			_, err := c.FastExecuteScript(context.Background(), &SubmitRequest{TaskName: "x"})
 			e, _ := As(err)
 			if e == nil || e.Kind != tt.kind || !e.Unknown() || !IsUnknownOutcome(err) || e.NeverSent() {
 				t.Fatalf("err = %v (%+v)", err, e)
@@ -318,7 +318,7 @@ func TestSubmit_NotRetriedOnRejection(t *testing.T) {
 	for _, first := range []step{badRequest, plain429, answer(403, `{"code":1640301,"code_name":"APP_NO_PERMISSION","result":false}`)} {
 		g := scripted(t, first, submitOK)
 		c := newTestClient(t, g.URL(), nil)
-		_, err := c.FastExecuteScript(context.Background(), []byte(`{}`))
+		_, err := c.FastExecuteScript(context.Background(), &SubmitRequest{})
 		if err == nil || IsUnknownOutcome(err) {
 			t.Errorf("err = %v, unknown %v", err, IsUnknownOutcome(err))
 		}
@@ -336,7 +336,7 @@ func TestSubmit_RetriedOnGatewayRateLimit(t *testing.T) {
 		t.Parallel()
 		g := scripted(t, gw429, concurrency, submitOK)
 		c := newTestClient(t, g.URL(), nil)
-		got, err := c.FastExecuteScript(context.Background(), []byte(`{"task_name":"x"}`))
+		got, err := c.FastExecuteScript(context.Background(), &SubmitRequest{TaskName: "x"})
 		if err != nil || got.JobInstanceID != 77 {
 			t.Fatalf("got %+v, err %v", got, err)
 		}
@@ -348,7 +348,7 @@ func TestSubmit_RetriedOnGatewayRateLimit(t *testing.T) {
 		t.Parallel()
 		g := scripted(t, gw429, gw429, gw429, submitOK)
 		c := newTestClient(t, g.URL(), nil)
-		_, err := c.FastExecuteScript(context.Background(), []byte(`{"task_name":"x"}`))
+		_, err := c.FastExecuteScript(context.Background(), &SubmitRequest{TaskName: "x"})
 		e, _ := As(err)
 		if e == nil || e.Kind != KindRateLimited || IsUnknownOutcome(err) {
 			t.Fatalf("err = %v (%+v)", err, e)
@@ -421,7 +421,7 @@ func TestSubmit_RetriedWhenNeverSent(t *testing.T) {
 					retried = append(retried, fmt.Sprintf("%s#%d", op, attempt))
 				}
 			})
-			s, err := c.FastExecuteScript(context.Background(), []byte(`{}`))
+			s, err := c.FastExecuteScript(context.Background(), &SubmitRequest{})
 			if tt.wantErr {
 				e, _ := As(err)
 				if e == nil || e.Kind != KindNetwork || !e.NeverSent() || !NeverSent(err) || e.Unknown() || !IsTransient(err) {
@@ -479,7 +479,7 @@ func TestConcurrentLogReads(t *testing.T) {
 	errs := make(chan error, 16)
 	for range 16 {
 		wg.Go(func() {
-			logs, err := c.BatchGetObjectLogs(context.Background(), testScope, 1, 2, []ObjectKey{{1, "101"}})
+			logs, err := c.BatchGetObjectLogs(context.Background(), testScope, 1, 2, []ObjectKey{{1, "101"}}, nil)
 			if err == nil && !logs[0].Present {
 				err = errors.New("log missing")
 			}
@@ -496,7 +496,7 @@ func TestConcurrentLogReads(t *testing.T) {
 }
 
 // TestTimeouts: the client's own timeout and the gateway's 504 are timeouts (IsTimeout), retried
-// like other transient failures unless the caller chose WithoutTimeoutRetry (it asks for less).
+// like other transient failures unless a log read chose LogOptions.NoTimeoutRetry (it asks for less).
 func TestTimeouts(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
@@ -513,13 +513,9 @@ func TestTimeouts(t *testing.T) {
 		for _, noRetry := range []bool{false, true} {
 			t.Run(fmt.Sprintf("%s/without retry %v", tt.name, noRetry), func(t *testing.T) {
 				t.Parallel()
-				g := scripted(t, tt.first, statusOK)
-				c := newTestClient(t, g.URL(), func(c *Config) { c.RequestTimeout = timeoutFor(tt.name) })
-				ctx := context.Background()
-				if noRetry {
-					ctx = WithoutTimeoutRetry(ctx)
-				}
-				_, err := c.GetJobInstanceStatus(ctx, testScope, 1, false)
+				g := scripted(t, tt.first, answer(200, ok(logsExample)))
+				c := newTestClient(t, g.URL(), func(c *Config) { c.LogRequestTimeout = timeoutFor(tt.name) })
+				_, err := c.BatchGetObjectLogs(context.Background(), testScope, 1, 2, []ObjectKey{{1, "101"}}, &LogOptions{NoTimeoutRetry: noRetry})
 				wantRetry := !noRetry || !tt.timeout
 				switch {
 				case wantRetry && (err != nil || g.hits() != 2):
