@@ -77,19 +77,47 @@ func readEnvelope(root gjson.Result) envelope {
 func classifyResponse(status int, h http.Header, body string, now time.Time, mask func(string) string) (gjson.Result, *Error) {
 	e := &Error{HTTPStatus: status, RequestID: strings.TrimSpace(h.Get(headerRequestID))}
 	e.retryAfter = retryAfterFrom(status, h, now)
-
-	valid := len(body) > 0 && !tooDeep(body) && gjson.Valid(body)
-	var root gjson.Result
-	isObj := false
-	if valid {
-		root = gjson.Parse(body)
-		isObj = root.IsObject()
+	a := readAnswer(e, h, body)
+	// JOB's success envelope is JOB's answer: JOB ran the request, whatever a gateway header says.
+	if status >= 200 && status <= 299 && a.isObj && !a.gatewayBody && a.resultTrue {
+		return a.root, nil
 	}
-	var result gjson.Result
-	gatewayBody := false // the gateway's own error envelope (code_name), not JOB's
+	e.Kind = a.kind(e, status, h)
+	switch {
+	case e.Message != "":
+	case !a.isObj:
+		if mask != nil {
+			body = mask(body)
+		}
+		e.Message = describeNonJSON(h, body, a.valid)
+	case a.resultFalse:
+		e.Message = "JOB answered result false without a message"
+	default:
+		e.Message = http.StatusText(status)
+	}
+	return gjson.Result{}, e
+}
+
+// httpAnswer is what an HTTP answer's body and headers say, read once.
+type httpAnswer struct {
+	root                    gjson.Result
+	valid, isObj            bool // JSON; a JSON object
+	gatewayBody             bool // the gateway's own error envelope (code_name), not JOB's
+	resultTrue, resultFalse bool
+}
+
+// readAnswer reads the envelope of body and the gateway's headers into e (request id, code, message,
+// permission block) and returns what the body is.
+func readAnswer(e *Error, h http.Header, body string) httpAnswer {
+	var a httpAnswer
+	a.valid = len(body) > 0 && !tooDeep(body) && gjson.Valid(body)
+	if a.valid {
+		a.root = gjson.Parse(body)
+		a.isObj = a.root.IsObject()
+	}
 	var env envelope
-	if isObj {
-		env = readEnvelope(root)
+	if a.isObj {
+		env = readEnvelope(a.root)
 		if id := str(env.requestID); id != "" {
 			e.RequestID = id
 		}
@@ -98,84 +126,75 @@ func classifyResponse(status int, h http.Header, body string, now time.Time, mas
 		}
 		e.Message = str(env.message)
 		if cn := env.codeName; cn.Exists() && cn.Type != gjson.Null {
-			e.Gateway, gatewayBody = true, true
+			e.Gateway, a.gatewayBody = true, true
 			e.CodeName = str(cn)
 		}
 		e.Permission = parsePermission(env.permission)
-		result = env.result
 	}
-	if gc := strings.TrimSpace(h.Get(headerGatewayCode)); gc != "" {
-		e.Gateway = true
-		if n, err := strconv.Atoi(gc); err == nil {
-			if e.Code == 0 {
-				e.Code = n
-			}
-		} else if e.CodeName == "" {
-			e.CodeName = gc
-		}
-		if e.Message == "" {
-			e.Message = h.Get(headerGatewayMessage)
-		}
-	}
-
-	ok2xx := status >= 200 && status <= 299
-	rb, rok := boolOf(result) // true, false, "true" or "false"
-	resultTrue, resultFalse := rok && rb, rok && !rb
-	if isObj && !rok && env.code.Exists() {
+	readGatewayHeaders(e, h)
+	rb, rok := boolOf(env.result) // true, false, "true" or "false"
+	a.resultTrue, a.resultFalse = rok && rb, rok && !rb
+	if a.isObj && !rok && env.code.Exists() {
 		// An envelope without a readable "result" (absent or null): decide by the code alone.
-		resultTrue, resultFalse = e.Code == 0, e.Code != 0
+		a.resultTrue, a.resultFalse = e.Code == 0, e.Code != 0
 	}
-	// JOB's success envelope is JOB's answer: JOB ran the request, whatever a gateway header says.
-	if ok2xx && isObj && !gatewayBody && resultTrue {
-		return root, nil
-	}
+	return a
+}
 
+// readGatewayHeaders takes the gateway's error code and message from its headers, where the body did
+// not say them.
+func readGatewayHeaders(e *Error, h http.Header) {
+	gc := strings.TrimSpace(h.Get(headerGatewayCode))
+	if gc == "" {
+		return
+	}
+	e.Gateway = true
+	if n, err := strconv.Atoi(gc); err == nil {
+		if e.Code == 0 {
+			e.Code = n
+		}
+	} else if e.CodeName == "" {
+		e.CodeName = gc
+	}
+	if e.Message == "" {
+		e.Message = h.Get(headerGatewayMessage)
+	}
+}
+
+// kind classifies a failed answer; it may set e's timeout, stop and message.
+func (a httpAnswer) kind(e *Error, status int, h http.Header) ErrorKind {
 	switch {
 	case status == http.StatusTooManyRequests || (e.Gateway && e.Code/100 == 16429):
-		e.Kind = KindRateLimited
+		return KindRateLimited
 	case status == http.StatusBadGateway || status == http.StatusServiceUnavailable ||
 		status == http.StatusGatewayTimeout || (e.Gateway && e.Code/1000 == 1650):
-		e.Kind = KindUnavailable
 		e.timedOut = status == http.StatusGatewayTimeout || (e.Gateway && e.Code == gwBackendTimeout)
+		return KindUnavailable
 	case e.Gateway:
-		e.Kind = gatewayKind(e.Code, status)
-	case isObj && resultFalse:
-		e.Kind = jobKind(e.Code)
-		if e.Kind == KindBusiness && status >= 500 && status <= 599 {
-			// JOB answers its business errors with HTTP 200: a 5xx is a server fault, worth
-			// another try, whatever the envelope says.
-			e.Kind = KindUnavailable
+		return gatewayKind(e.Code, status)
+	case a.isObj && a.resultFalse:
+		if k := jobKind(e.Code); k != KindBusiness || status < 500 || status > 599 {
+			return k
 		}
+		// JOB answers its business errors with HTTP 200: a 5xx is a server fault, worth another
+		// try, whatever the envelope says.
+		return KindUnavailable
 	case status == http.StatusUnauthorized:
-		e.Kind = KindAuth
 		if e.Message == "" {
 			e.Message = "unauthorized (missing tenant id or gateway credentials)"
 		}
+		return KindAuth
 	case status >= 300 && status <= 399:
-		e.Kind = KindUnreadable
 		e.stop = true
 		e.Message = "unexpected redirect to " + redactLocation(h.Get("Location"))
-	case !isObj: // the message is described below
-		e.Kind = statusKind(status, KindUnreadable)
-	case ok2xx:
-		e.Kind = KindUnreadable
+		return KindUnreadable
+	case !a.isObj: // the message is described by the caller
+		return statusKind(status, KindUnreadable)
+	case status >= 200 && status <= 299:
 		e.Message = "response is not a JOB envelope (no result field)"
-	default:
-		e.Kind = statusKind(status, KindBusiness)
+		return KindUnreadable
 	}
-	switch {
-	case e.Message != "":
-	case !isObj:
-		if mask != nil {
-			body = mask(body)
-		}
-		e.Message = describeNonJSON(h, body, valid)
-	case resultFalse:
-		e.Message = "JOB answered result false without a message"
-	default:
-		e.Message = http.StatusText(status)
-	}
-	return gjson.Result{}, e
+	return statusKind(status, KindBusiness)
 }
 
 // gatewayKind classifies a bk-apigateway error code.
