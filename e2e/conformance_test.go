@@ -1,0 +1,63 @@
+package e2e
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/tidwall/gjson"
+
+	"jobfastexecutescript/internal/jobsim"
+)
+
+// TestCallbackHosts_RefusedBeforeSubmit: a callback URL whose host java.net.URI does not accept (JOB
+// refuses the submit with 1240003: internal/callbackurl, recorded from JOB's class) is refused by the
+// step itself, in callbackUrl and in callbackBaseUrl, naming the field, with no request to JOB.
+func TestCallbackHosts_RefusedBeforeSubmit(t *testing.T) {
+	t.Parallel()
+	hosts := []string{"a_b:8080", "build_agent.example.com", "host.123", "-bad.com", "例子.cn"}
+	for _, h := range hosts {
+		for _, field := range []string{"callbackUrl", "callbackBaseUrl"} {
+			t.Run(field+"/"+h, func(t *testing.T) {
+				t.Parallel()
+				sim := startSim(t, jobsim.Options{})
+				kv := []string{"callbackUrl", "http://" + h + "/cb"}
+				label := "Your callback URL"
+				if field == "callbackBaseUrl" {
+					kv = []string{"wait", "callback", "callbackBaseUrl", "http://" + h, "callbackListen", "127.0.0.1:0"}
+					label = "Callback base URL"
+				}
+				res := newStep(t, sim, kv...).run()
+				res.wantStatus(t, "failure", 1, "")
+				msg := res.out.Get("message").String()
+				if res.out.Get("errorCode").Int() != 800002 || !strings.Contains(msg, label) || !strings.Contains(msg, "java.net.URI") {
+					t.Errorf("code %d, message %s", res.out.Get("errorCode").Int(), msg)
+				}
+				if n := len(sim.Requests()); n != 0 {
+					t.Errorf("%d requests sent for a callback host JOB refuses", n)
+				}
+			})
+		}
+	}
+}
+
+// TestCallbackHosts_IPv6AndDNSPass: an IPv6 literal and a DNS name with inner hyphens are hosts JOB
+// accepts: the step submits them as the callback URL and the job runs.
+func TestCallbackHosts_IPv6AndDNSPass(t *testing.T) {
+	t.Parallel()
+	for _, u := range []string{"http://[::1]:9/jobcb-hook", "https://ci-agent5.example.com:8443/hook"} {
+		t.Run(u, func(t *testing.T) {
+			t.Parallel()
+			sim := startSim(t, jobsim.Options{})
+			res := newStep(t, sim, "callbackUrl", u).run()
+			res.wantStatus(t, "success", 0, "success")
+			wantSubmits(t, sim, 1, 1)
+			for _, q := range sim.Requests() {
+				if q.Endpoint == jobsim.EPSubmit {
+					if got := gjson.GetBytes(q.Body, "callback.url").String(); got != u {
+						t.Errorf("callback.url sent = %q, want %q", got, u)
+					}
+				}
+			}
+		})
+	}
+}
