@@ -61,3 +61,33 @@ func TestCallbackHosts_IPv6AndDNSPass(t *testing.T) {
 		})
 	}
 }
+
+// TestTimeout_JOBMaximum: a timeout of 259200 s (JOB's own maximum, ValidTimeoutLimit) is accepted by
+// the form and sent as is.
+func TestTimeout_JOBMaximum(t *testing.T) {
+	t.Parallel()
+	sim := startSim(t, jobsim.Options{})
+	res := newStep(t, sim, "timeout", "259200").run()
+	res.wantStatus(t, "success", 0, "success")
+	wantSubmits(t, sim, 1, 1)
+	for _, q := range sim.Requests() {
+		if q.Endpoint == jobsim.EPSubmit && gjson.GetBytes(q.Body, "timeout").Int() != 259200 {
+			t.Errorf("timeout sent = %s", gjson.GetBytes(q.Body, "timeout").Raw)
+		}
+	}
+}
+
+// TestTimeout_LowerBusinessMaximum: JOB's administrator set a lower maximum for the business; JOB refuses
+// the submit with 1240003, and the step shows JOB's message, which names the field and the bound.
+func TestTimeout_LowerBusinessMaximum(t *testing.T) {
+	t.Parallel()
+	sim := startSim(t, jobsim.Options{MaxTimeout: 3600})
+	res := newStep(t, sim, "timeout", "7200").run()
+	res.wantStatus(t, "failure", 1, "")
+	msg := res.out.Get("message").String()
+	if res.out.Get("platformErrorCode").Int() != 1240003 || !strings.Contains(msg, "Job timeout must be between 1 and 3600") ||
+		!strings.Contains(msg, "lower maximum timeout") {
+		t.Errorf("platform code %d, message %s", res.out.Get("platformErrorCode").Int(), msg)
+	}
+	wantSubmits(t, sim, 0, 1)
+}

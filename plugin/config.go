@@ -24,7 +24,7 @@ import (
 const (
 	maxParamRunes      = 5000
 	maxTaskNameRunes   = 512
-	maxTimeoutSeconds  = 86400
+	maxTimeoutSeconds  = 259200
 	maxScriptBytes     = 16777215
 	maxWaitTimeout     = 7 * 24 * time.Hour
 	autoLogTargetLimit = 20

@@ -152,7 +152,7 @@ func TestParse_Invalid(t *testing.T) {
 		{"script version zero", base("scriptSource", "scriptVersionId", "scriptVersionId", "0"), "scriptVersionId", "val.positive"},
 		{"param too long", base("scriptParam", strings.Repeat("参", 5001)), "scriptParam", "val.too_long"},
 		{"timeout zero", base("timeout", "0"), "timeout", "val.int_range"},
-		{"timeout big", base("timeout", "86401"), "timeout", "val.int_range"},
+		{"timeout big", base("timeout", "259201"), "timeout", "val.int_range"},
 		{"timeout text", base("timeout", "1h"), "timeout", "val.int_range"},
 		{"account none", base("accountAlias", " "), "accountAlias", "val.account_required"},
 		{"account id bad", base("accountId", "-1"), "accountId", "val.positive"},

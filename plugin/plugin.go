@@ -199,6 +199,11 @@ func (s *step) fail(err error) *outcome {
 				o.errorType, o.errorCode = bkci.ErrorTypeThirdParty, codeUnavailable
 				o.message = s.t("msg.unavailable", s.apiErrorText(err))
 			}
+			if ae.Code == jobapi.CodeBadRequest {
+				// JOB's validation message names the field and the bound (e.g. a per-business timeout
+				// maximum lower than JOB's 259200 s, which the form cannot know): show it, explained.
+				o.message = s.t("msg.job_bad_request", s.apiErrorText(err))
+			}
 		case jobapi.KindAuth:
 			o.errorType, o.errorCode = bkci.ErrorTypeUser, codeAuth
 			o.message = s.t("msg.auth_failed", s.apiErrorText(err))
