@@ -78,6 +78,10 @@ type Options struct {
 	MaxTargets int
 	// MaxTimeout is the largest accepted timeout in seconds (default 259200).
 	MaxTimeout int
+	// ListMaxStart is the largest get_job_instance_list "start" accepted; above it the list answers
+	// 1241010, as JOB does where its operator enabled job.execute.openapi v3GetJobInstanceList
+	// startLimitEnabled (OpenApiProperties.java, maxStart 1000). Default 1000; negative: no limit.
+	ListMaxStart int
 	// LenientTypes applies Jackson's scalar coercions to request bodies ("123" for a number, 1 for true),
 	// as real JOB does. By default JSON types must match JOB's field types, else 1240003.
 	LenientTypes bool
@@ -162,6 +166,9 @@ func New(opts Options) (*Sim, error) {
 	}
 	if opts.MaxTimeout <= 0 {
 		opts.MaxTimeout = 259200
+	}
+	if opts.ListMaxStart == 0 {
+		opts.ListMaxStart = 1000
 	}
 	if opts.CallbackTimeout <= 0 {
 		opts.CallbackTimeout = 15 * time.Second

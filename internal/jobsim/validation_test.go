@@ -305,4 +305,10 @@ func TestJobInstanceList(t *testing.T) {
 	wantCode(t, c.list(v), CodeMissingOrIllegalArg, "[create_time_start]")
 	wantCode(t, c.list(q("create_time_end", strconv.FormatInt(from+31*24*3600*1000, 10))), CodeIllegalParam, "")
 	wantCode(t, c.list(q("start", "x")), CodeBadRequest, "")
+	// JOB's checkRequest: the end strictly after the start; the start limit (maxStart 1000) where enabled.
+	wantCode(t, c.list(q("create_time_end", strconv.FormatInt(from, 10))), CodeMissingOrIllegalArg, "[create_time_start|create_time_end]")
+	wantCode(t, c.list(q("start", "1001")), CodeIllegalParamReason, "cannot exceed 1000")
+	if r := c.list(q("start", "1000")); r.code() != 0 {
+		t.Errorf("start 1000 refused: %s", r.raw)
+	}
 }
