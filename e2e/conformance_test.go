@@ -1,8 +1,10 @@
 package e2e
 
 import (
+	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/tidwall/gjson"
 
@@ -90,4 +92,31 @@ func TestTimeout_LowerBusinessMaximum(t *testing.T) {
 		t.Errorf("platform code %d, message %s", res.out.Get("platformErrorCode").Int(), msg)
 	}
 	wantSubmits(t, sim, 0, 1)
+}
+
+// TestNeverStartedJob_BoundedWait: JOB saves a job before it resolves the rolling batches, so a submit
+// it refuses (here 1240002: "1 +2147483647" overflows JOB's int on the second batch, which the step cannot
+// foresee for a dynamic group of unknown size) leaves a job at status 1 that never starts. The answer is
+// lost, the look-up adopts that job, and the step stops waiting after a minute, naming the job, long
+// before its 10-minute deadline.
+func TestNeverStartedJob_BoundedWait(t *testing.T) {
+	t.Parallel()
+	sim := startSim(t, jobsim.Options{})
+	sim.Inject(jobsim.Fault{Endpoint: jobsim.EPSubmit, Calls: jobsim.Nth(1), Kind: jobsim.FaultCreatedLost})
+	res := newStep(t, sim, "hosts", "", "dynamicGroups", "dg-web", "rollingEnabled", "true",
+		"rollingExpression", "1 +2147483647", "waitTimeout", "600").run()
+	res.wantStatus(t, "failure", 2, "")
+	jobs := sim.Jobs()
+	if len(jobs) != 1 || !jobs[0].Orphan || jobs[0].Status != 1 {
+		t.Fatalf("jobs = %+v, want one orphan at status 1", jobs)
+	}
+	msg := res.out.Get("message").String()
+	id := res.data("job_instance_id")
+	if res.out.Get("errorCode").Int() != 800017 || id != fmt.Sprint(jobs[0].ID) ||
+		!strings.Contains(msg, "JOB job "+id+" ("+jobs[0].Name+")") || !strings.Contains(msg, "status 1") {
+		t.Errorf("code %d, job id %q, message %s", res.out.Get("errorCode").Int(), id, msg)
+	}
+	if res.Duration < 55*time.Second || res.Duration > 100*time.Second {
+		t.Errorf("the step took %s, want about a minute (the bound), far from the 600 s deadline", res.Duration)
+	}
 }

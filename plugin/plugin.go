@@ -3,6 +3,7 @@
 package plugin
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -179,6 +180,11 @@ func (s *step) fail(err error) *outcome {
 			code = codeMissingConfig
 		}
 		return &outcome{errorType: bkci.ErrorTypeUser, errorCode: code, message: ie.Error()}
+	}
+	var ns *neverStartedError
+	if errors.As(err, &ns) {
+		return &outcome{errorType: bkci.ErrorTypeThirdParty, errorCode: codeNeverStarted,
+			message: s.t("msg.never_started", ns.jobID, ns.name, int(ns.after.Seconds()), cmp.Or(s.jobURL(), "-"))}
 	}
 	var ue *unknownSubmitError
 	if errors.As(err, &ue) {
