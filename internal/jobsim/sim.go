@@ -1,7 +1,8 @@
 // Package jobsim is a BlueKing JOB simulator for tests and demos: the bk-apigateway in front of JOB's
 // plugin endpoints, JOB's validation and error envelopes, its job/step/target state machine with rolling
 // batches and callbacks, and targets that really run scripts on this machine (or produce scripted outcomes
-// without processes). Everything follows ../shared/docs/bkjob-api.md, which was read from JOB's source.
+// without processes). Everything follows JOB's source (TencentBlueKing/bk-job, job-execute and commons); where the
+// plugin models JOB's rules, docs/CONFORMANCE.md lists the vectors recorded from JOB's own classes.
 package jobsim
 
 import (
