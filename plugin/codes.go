@@ -18,11 +18,12 @@ const (
 	codeInternal        = 800014
 	codePostUnreachable = 800015
 	codeAuth            = 800016
+	codeNeverStarted    = 800017
 )
 
 // errorCodes lists every code, for the consistency tests.
 var errorCodes = []int{
 	codeMissingConfig, codeInvalidInput, codePermission, codeNotFound, codeRejected, codeUnavailable,
 	codeSubmitUnknown, codeJobFailed, codeTerminated, codeAbnormal, codeCanceled, codeTimeout,
-	codeNoTargets, codeInternal, codePostUnreachable, codeAuth,
+	codeNoTargets, codeInternal, codePostUnreachable, codeAuth, codeNeverStarted,
 }

@@ -15,6 +15,7 @@ import (
 
 	"jobfastexecutescript/i18n"
 	"jobfastexecutescript/internal/bkci"
+	"jobfastexecutescript/internal/callbackurl"
 	"jobfastexecutescript/internal/logvars"
 	"jobfastexecutescript/internal/rolling"
 	"jobfastexecutescript/internal/wait"
@@ -24,7 +25,7 @@ import (
 const (
 	maxParamRunes      = 5000
 	maxTaskNameRunes   = 512
-	maxTimeoutSeconds  = 86400
+	maxTimeoutSeconds  = 259200
 	maxScriptBytes     = 16777215
 	maxWaitTimeout     = 7 * 24 * time.Hour
 	autoLogTargetLimit = 20
@@ -469,6 +470,13 @@ func checkHTTPURL(ps *Problems, field, s string) bool {
 	}
 	if u.User != nil {
 		ps.add(field, "val.url_userinfo")
+		return false
+	}
+	// JOB parses the callback URL with java.net.URI and refuses the submit when Java finds no host in it
+	// (an underscore, a leading hyphen, a numeric last label, a non-ASCII name): refuse it here instead,
+	// before a job exists (internal/callbackurl).
+	if err := callbackurl.Check(s); err != nil {
+		ps.add(field, "val.url_host", s)
 		return false
 	}
 	return true

@@ -101,6 +101,11 @@ func TestParse_Valid(t *testing.T) {
 				t.Errorf("listen %q", c.CallbackListen)
 			}
 		}},
+		{"callback IPv6 and DNS hosts", base("wait", "callback", "callbackBaseUrl", "http://[2001:db8::5]:19091", "callbackUrl", "https://ci-agent5.example.com:8443/hook"), func(t *testing.T, c *Config) {
+			if c.CallbackBaseURL != "http://[2001:db8::5]:19091" || c.CallbackURL != "https://ci-agent5.example.com:8443/hook" || c.CallbackListen != "0.0.0.0:19091" {
+				t.Errorf("base %q url %q listen %q", c.CallbackBaseURL, c.CallbackURL, c.CallbackListen)
+			}
+		}},
 		{"script version", base("scriptSource", "scriptVersionId", "scriptVersionId", "1001", "scriptContent", ""), func(t *testing.T, c *Config) {
 			if c.ScriptVersionID != 1001 {
 				t.Errorf("version = %d", c.ScriptVersionID)
@@ -147,7 +152,7 @@ func TestParse_Invalid(t *testing.T) {
 		{"script version zero", base("scriptSource", "scriptVersionId", "scriptVersionId", "0"), "scriptVersionId", "val.positive"},
 		{"param too long", base("scriptParam", strings.Repeat("参", 5001)), "scriptParam", "val.too_long"},
 		{"timeout zero", base("timeout", "0"), "timeout", "val.int_range"},
-		{"timeout big", base("timeout", "86401"), "timeout", "val.int_range"},
+		{"timeout big", base("timeout", "259201"), "timeout", "val.int_range"},
 		{"timeout text", base("timeout", "1h"), "timeout", "val.int_range"},
 		{"account none", base("accountAlias", " "), "accountAlias", "val.account_required"},
 		{"account id bad", base("accountId", "-1"), "accountId", "val.positive"},
@@ -201,6 +206,13 @@ func TestParse_Invalid(t *testing.T) {
 		{"rolling overflows JOB's integers", base("rollingEnabled", "true", "rollingExpression", "2 *1073741824", "hosts", "#101 #102 #103 #104 #105"), "rollingExpression", "val.rolling_overflow"},
 		{"rolling adds beyond JOB's integers", base("rollingEnabled", "true", "rollingExpression", "2 +2147483647", "hosts", "#101 #102 #103 #104 #105"), "rollingExpression", "val.rolling_overflow"},
 		{"callback url userinfo", base("callbackUrl", "http://u:p@x/cb"), "callbackUrl", "val.url_userinfo"},
+		// java.net.URI finds no host in these, so JOB would refuse the submit (internal/callbackurl).
+		{"callback url underscore", base("callbackUrl", "http://build_agent.example.com/cb"), "callbackUrl", "val.url_host"},
+		{"callback url leading hyphen", base("callbackUrl", "http://-bad.com/x"), "callbackUrl", "val.url_host"},
+		{"callback url numeric last label", base("callbackUrl", "http://host.123/x"), "callbackUrl", "val.url_host"},
+		{"callback url IDN", base("callbackUrl", "http://例子.cn/x"), "callbackUrl", "val.url_host"},
+		{"callback base underscore", base("wait", "callback", "callbackBaseUrl", "http://a_b:8080"), "callbackBaseUrl", "val.url_host"},
+		{"callback base trailing hyphen", base("wait", "callback", "callbackBaseUrl", "http://agent-.example.com:19091"), "callbackBaseUrl", "val.url_host"},
 		{"callback url", base("callbackUrl", "x"), "callbackUrl", "val.url"},
 		{"wait timeout", base("waitTimeout", "-5"), "waitTimeout", "val.int_range"},
 		{"on cancel", base("onCancel", "kill"), "onCancel", "val.enum"},

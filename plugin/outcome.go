@@ -1,6 +1,7 @@
 package plugin
 
 import (
+	"cmp"
 	"errors"
 
 	"jobfastexecutescript/internal/bkci"
@@ -41,6 +42,7 @@ const (
 	endUnavailable                   // JOB or the gateway unreachable or answering wrongly
 	endSubmitUnknown                 // the submit's outcome could not be told
 	endPostUnreachable               // the post action could not handle the job
+	endNeverStarted                  // the job stayed created, never started
 	endInternal                      // a bug
 )
 
@@ -69,6 +71,7 @@ var ends = map[ending]struct {
 	endUnavailable:     {errorType: bkci.ErrorTypeThirdParty, errorCode: codeUnavailable},
 	endSubmitUnknown:   {errorType: bkci.ErrorTypeThirdParty, errorCode: codeSubmitUnknown},
 	endPostUnreachable: {errorType: bkci.ErrorTypeThirdParty, errorCode: codePostUnreachable},
+	endNeverStarted:    {errorType: bkci.ErrorTypeThirdParty, errorCode: codeNeverStarted},
 	endInternal:        {errorType: bkci.ErrorTypePlugin, errorCode: codeInternal},
 }
 
@@ -102,6 +105,10 @@ func (s *step) fail(err error) *outcome {
 		}
 		return endInvalidInput.with(ie.Error())
 	}
+	var ns *neverStartedError
+	if errors.As(err, &ns) {
+		return endNeverStarted.with(s.t("msg.never_started", ns.jobID, ns.name, int(ns.after.Seconds()), cmp.Or(s.jobURL(), "-")))
+	}
 	var ue *unknownSubmitError
 	if errors.As(err, &ue) {
 		return endSubmitUnknown.withPlatform(s.t("msg.submit_unknown", ue.taskName, s.apiErrorText(ue.err)), ue.err)
@@ -121,6 +128,12 @@ func (s *step) fail(err error) *outcome {
 		return e.withPlatform(s.t("msg.auth_failed", s.apiErrorText(err)), err)
 	case endUnavailable:
 		return e.withPlatform(s.t("msg.unavailable", s.apiErrorText(err)), err)
+	case endRejected:
+		if ae.Code == jobapi.CodeBadRequest {
+			// JOB's validation message names the field and the bound (e.g. a per-business timeout
+			// maximum lower than JOB's 259200 s, which the form cannot know): show it, explained.
+			return e.withPlatform(s.t("msg.job_bad_request", s.apiErrorText(err)), err)
+		}
 	}
 	return e.withPlatform(s.apiErrorText(err), err)
 }

@@ -2,6 +2,7 @@ package plugin
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"jobfastexecutescript/internal/jobapi"
@@ -16,23 +17,47 @@ const (
 	resultsEveryNthPoll  = 5
 )
 
+// neverStartedAfter bounds how long the step follows a job that stays at status 1 (created, not
+// started). JOB starts a job in the same request that creates it: the submit saves the job, then
+// publishes its start event before it answers (TaskExecuteServiceImpl), and the engine picks the event up
+// within a second or two even under load. But JOB saves the job before it resolves the rolling batches
+// (job-execute .../service/impl/TaskExecuteServiceImpl.java), so a submit it then refuses (1244026,
+// 1244027, 1240002) leaves a job at status 1 that never starts; when that refusal's answer was lost, the
+// look-up by task name adopts this job. One minute is thirty times JOB's normal start latency, so a
+// congested queue is not mistaken for a dead job, and short enough not to hold the pipeline until its
+// deadline (hours) for a job that will never run.
+const neverStartedAfter = time.Minute
+
+// neverStartedError: the job stayed at status 1 for neverStartedAfter.
+type neverStartedError struct {
+	jobID int64
+	name  string
+	after time.Duration
+}
+
+func (e *neverStartedError) Error() string {
+	return fmt.Sprintf("job instance %d (%s) stayed at status 1 (not started) for %s", e.jobID, e.name, e.after)
+}
+
 // watcher follows one job to its end: polls, progress, rolling pauses and live logs. It reports what it
 // saw (last) and writes nothing of the step's.
 type watcher struct {
 	printer
-	client   *jobapi.Client
-	scope    jobapi.Scope
-	cfg      *Config
-	jobURL   string
-	hook     func(stage string) // the step's panicPoint
-	sub      jobapi.Submitted
-	last     *jobapi.JobStatus
-	polls    int
-	total    int // targets known from the last status with results (0 = unknown yet)
-	waiting  bool
-	pausedAt int // targets started when the current rolling pause was announced (-1: not known)
-	lastRate float64
-	stream   *streamer
+	client *jobapi.Client
+	scope  jobapi.Scope
+	cfg    *Config
+	jobURL string
+	hook   func(stage string) // the step's panicPoint
+	sub    jobapi.Submitted
+	last   *jobapi.JobStatus
+	// blankSince is when the step first saw the job at status 1 in the current run of such answers.
+	blankSince time.Time
+	polls      int
+	total      int // targets known from the last status with results (0 = unknown yet)
+	waiting    bool
+	pausedAt   int // targets started when the current rolling pause was announced (-1: not known)
+	lastRate   float64
+	stream     *streamer
 }
 
 func newWatcher(s *step, sub jobapi.Submitted) *watcher {
@@ -68,6 +93,13 @@ func (w *watcher) watch(ctx context.Context, sched wait.Schedule, wake <-chan st
 		if st.Finished {
 			final = st
 			return true, 0, nil
+		}
+		if st.Job.Status != jobstatus.JobBlank {
+			w.blankSince = time.Time{}
+		} else if w.blankSince.IsZero() {
+			w.blankSince = time.Now()
+		} else if since := time.Since(w.blankSince); since >= neverStartedAfter {
+			return false, 0, &neverStartedError{jobID: w.sub.JobInstanceID, name: w.sub.JobInstanceName, after: since.Round(time.Second)}
 		}
 		return false, 0, nil
 	})

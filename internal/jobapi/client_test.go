@@ -273,7 +273,24 @@ func TestArgumentChecks_NoRequest(t *testing.T) {
 			return err
 		},
 		"list length": func() error {
-			_, err := c.ListJobInstances(ctx, testScope, ListQuery{CreateTimeStart: now, CreateTimeEnd: now, Length: 1001})
+			_, err := c.ListJobInstances(ctx, testScope, ListQuery{CreateTimeStart: now.Add(-time.Hour), CreateTimeEnd: now, Length: 1001})
+			return err
+		},
+		// JOB's checkRequest (EsbGetJobInstanceListV3ResourceImpl): the end strictly after the start, in ms.
+		"list empty window": func() error {
+			_, err := c.ListJobInstances(ctx, testScope, ListQuery{CreateTimeStart: now, CreateTimeEnd: now.Add(time.Microsecond)})
+			return err
+		},
+		"list window over 30 days": func() error {
+			_, err := c.ListJobInstances(ctx, testScope, ListQuery{CreateTimeStart: now.Add(-MaxListWindow - time.Millisecond), CreateTimeEnd: now})
+			return err
+		},
+		"list start over 1000": func() error {
+			_, err := c.ListJobInstances(ctx, testScope, ListQuery{CreateTimeStart: now.Add(-time.Hour), CreateTimeEnd: now, Start: 1001})
+			return err
+		},
+		"list before the epoch": func() error {
+			_, err := c.ListJobInstances(ctx, testScope, ListQuery{CreateTimeStart: time.UnixMilli(0), CreateTimeEnd: now})
 			return err
 		},
 		"find empty name": func() error { _, err := c.FindJobByName(ctx, testScope, "", "alice", now, now); return err },

@@ -3,6 +3,7 @@ package jobapi
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -17,10 +18,23 @@ import (
 // MaxLogObjects is the most execute objects one log request may name.
 const MaxLogObjects = 500
 
-// FindJobByName paging bounds.
+// get_job_instance_list's limits, as JOB checks them (bk-job job-execute
+// .../api/esb/v3/EsbGetJobInstanceListV3ResourceImpl.java checkRequest, config/OpenApiProperties.java).
 const (
-	findPageSize = 200
-	findMaxPages = 10
+	// MaxListWindow is the widest creation-time window: JOB refuses a longer one (1241002).
+	MaxListWindow = 30 * 24 * time.Hour
+	// MaxListLength is the largest page JOB serves.
+	MaxListLength = 1000
+	// MaxListStart is the largest offset: JOB refuses a larger one (1241010) where its operator enabled
+	// the start limit, so the client never asks for one.
+	MaxListStart = 1000
+)
+
+// FindJobs paging bounds: pages of findPageSize starting at 0, 500 and 1000, so the offset never
+// passes MaxListStart; up to 1,500 fuzzy matches are read per 30-day window.
+const (
+	findPageSize = 500
+	findMaxPages = MaxListStart/findPageSize + 1
 )
 
 // FastExecuteScript starts a script job: POST /api/v3/system/bkci_plugin_fast_execute_script with
@@ -196,11 +210,12 @@ func (c *Client) listPage(ctx context.Context, s Scope, q ListQuery) ([]JobSumma
 	if err := checkScope(opList, s); err != nil {
 		return nil, 0, err
 	}
-	if q.CreateTimeStart.IsZero() || q.CreateTimeEnd.IsZero() || q.CreateTimeEnd.Before(q.CreateTimeStart) {
-		return nil, 0, argError(opList, "a create time window (start <= end) is required")
+	if err := checkListWindow(q.CreateTimeStart, q.CreateTimeEnd); err != nil {
+		return nil, 0, err
 	}
-	if q.Start < 0 || q.Length < 0 || q.Length > 1000 || q.Type < 0 {
-		return nil, 0, argError(opList, "start %d, length %d (max 1000) and type %d must not be negative", q.Start, q.Length, q.Type)
+	if q.Start < 0 || q.Start > MaxListStart || q.Length < 0 || q.Length > MaxListLength || q.Type < 0 {
+		return nil, 0, argError(opList, "start %d (0..%d), length %d (0..%d, 0 for JOB's default) or type %d out of range",
+			q.Start, MaxListStart, q.Length, MaxListLength, q.Type)
 	}
 	v := url.Values{}
 	v.Set("bk_scope_type", s.Type)
@@ -237,6 +252,21 @@ func (c *Client) listPage(ctx context.Context, s Scope, q ListQuery) ([]JobSumma
 	return items, total, nil
 }
 
+// checkListWindow refuses a creation-time window JOB would refuse: both ends set (epoch ms >= 1), the
+// end strictly after the start (in ms, as sent), and a span of at most MaxListWindow.
+func checkListWindow(from, to time.Time) error {
+	f, t := from.UnixMilli(), to.UnixMilli()
+	switch {
+	case from.IsZero() || to.IsZero() || f < 1 || t < 1:
+		return argError(opList, "a create time window is required")
+	case t <= f:
+		return argError(opList, "the create time window must end after it starts (%d..%d ms)", f, t)
+	case t-f > MaxListWindow.Milliseconds():
+		return argError(opList, "the create time window spans more than %s (%d..%d ms)", MaxListWindow, f, t)
+	}
+	return nil
+}
+
 // FindJobByName looks for the job whose name is exactly name, created by operator (when not
 // empty) between from and to. It pages through get_job_instance_list (JOB matches names fuzzily)
 // up to a bound. It returns (nil, nil) when no such job exists, an error wrapping
@@ -261,14 +291,50 @@ func (c *Client) FindJobByName(ctx context.Context, s Scope, name, operator stri
 }
 
 // FindJobs returns the jobs whose names hold part (JOB's fuzzy match) and satisfy match, created by
-// operator (when not empty) between from and to, each once. It pages through get_job_instance_list up
-// to a bound; when the bound was reached it returns what it found with an error wrapping
-// ErrLookupIncomplete.
+// operator (when not empty) between from and to, each once. It keeps every request within what JOB
+// accepts: a window that does not end after it starts is widened to 1 ms, a window longer than
+// MaxListWindow is read in slices of at most that (newest first), and each slice is paged with offsets
+// up to MaxListStart. When a slice holds more fuzzy matches than that, it returns what it found with
+// an error wrapping ErrLookupIncomplete.
 func (c *Client) FindJobs(ctx context.Context, s Scope, part, operator string, from, to time.Time, match func(name string) bool) ([]JobSummary, error) {
 	if part == "" {
 		return nil, argError(opList, "job name is empty")
 	}
-	q := ListQuery{CreateTimeStart: from, CreateTimeEnd: to, Name: part, Operator: operator, Length: findPageSize}
+	if from.IsZero() || to.IsZero() {
+		return nil, argError(opList, "a create time window is required")
+	}
+	from, to = time.UnixMilli(from.UnixMilli()), time.UnixMilli(to.UnixMilli())
+	if !to.After(from) {
+		to = from.Add(time.Millisecond)
+	}
+	var (
+		matches    []JobSummary
+		incomplete error
+	)
+	for end := to; end.After(from); end = end.Add(-MaxListWindow) {
+		start := end.Add(-MaxListWindow)
+		if start.Before(from) {
+			start = from
+		}
+		found, err := c.findInWindow(ctx, s, ListQuery{CreateTimeStart: start, CreateTimeEnd: end, Name: part,
+			Operator: operator, Length: findPageSize}, match)
+		if err != nil && !errors.Is(err, ErrLookupIncomplete) {
+			return nil, err
+		}
+		if err != nil && incomplete == nil {
+			incomplete = err
+		}
+		for _, j := range found {
+			if !slices.ContainsFunc(matches, func(m JobSummary) bool { return m.ID == j.ID }) {
+				matches = append(matches, j)
+			}
+		}
+	}
+	return matches, incomplete
+}
+
+// findInWindow pages through one window of at most MaxListWindow.
+func (c *Client) findInWindow(ctx context.Context, s Scope, q ListQuery, match func(name string) bool) ([]JobSummary, error) {
 	var matches []JobSummary
 	for page := 0; page < findMaxPages; page++ {
 		items, total, err := c.listPage(ctx, s, q)
@@ -276,7 +342,7 @@ func (c *Client) FindJobs(ctx context.Context, s Scope, part, operator string, f
 			return nil, err
 		}
 		for _, j := range items {
-			if !match(j.Name) || (operator != "" && j.Operator != "" && j.Operator != operator) {
+			if !match(j.Name) || (q.Operator != "" && j.Operator != "" && j.Operator != q.Operator) {
 				continue
 			}
 			if !slices.ContainsFunc(matches, func(m JobSummary) bool { return m.ID == j.ID }) {
@@ -288,5 +354,5 @@ func (c *Client) FindJobs(ctx context.Context, s Scope, part, operator string, f
 			return matches, nil
 		}
 	}
-	return matches, fmt.Errorf("%s: %w: more than %d jobs in the window match %q fuzzily", opList, ErrLookupIncomplete, q.Start, part)
+	return matches, fmt.Errorf("%s: %w: more than %d jobs in the window match %q fuzzily", opList, ErrLookupIncomplete, q.Start, q.Name)
 }

@@ -61,8 +61,8 @@ func TestFindJobByName(t *testing.T) {
 	from := time.UnixMilli(1700000000000)
 	to := from.Add(10 * time.Minute)
 
-	withMatch := fuzzyJobs(450)
-	withMatch[420] = JobSummary{ID: 4242, Name: name, Operator: "alice", Status: 2, CreateTime: 1700000000123}
+	withMatch := fuzzyJobs(1200)
+	withMatch[1100] = JobSummary{ID: 4242, Name: name, Operator: "alice", Status: 2, CreateTime: 1700000000123}
 	otherOperator := fuzzyJobs(3)
 	otherOperator[1] = JobSummary{ID: 7, Name: name, Operator: "bob"}
 	twice := fuzzyJobs(5)
@@ -79,7 +79,7 @@ func TestFindJobByName(t *testing.T) {
 		wantErr  error
 		wantHits int
 	}{
-		{"exact match on third page", withMatch, 450, 4242, nil, 3},
+		{"exact match on third page", withMatch, 1200, 4242, nil, 3},
 		{"fuzzy results only", fuzzyJobs(30), 30, 0, nil, 1},
 		{"empty", nil, 0, 0, nil, 1},
 		{"other operator ignored", otherOperator, 3, 0, nil, 1},
@@ -118,6 +118,50 @@ func TestFindJobByName(t *testing.T) {
 				}
 				if wantStart := i * findPageSize; (wantStart == 0 && q.Has("start")) || (wantStart > 0 && q.Get("start") != strconv.Itoa(wantStart)) {
 					t.Errorf("page %d start = %q, want %d", i, q.Get("start"), wantStart)
+				}
+			}
+		})
+	}
+}
+
+// TestFindJobs_WindowWithinJOBLimits: FindJobs never asks for a window JOB refuses. A window longer than
+// 30 days is read in slices of at most 30 days (newest first, every slice's end after its start); a
+// window that does not end after it starts is widened to 1 ms; offsets never pass 1000. A job in the
+// oldest slice is found.
+func TestFindJobs_WindowWithinJOBLimits(t *testing.T) {
+	t.Parallel()
+	const name = "pipe-#12-e-1"
+	to := time.UnixMilli(1700000000000)
+	for _, tc := range []struct {
+		name   string
+		from   time.Time
+		slices int
+	}{
+		{"65 days", to.Add(-65 * 24 * time.Hour), 3},
+		{"exactly 30 days", to.Add(-MaxListWindow), 1},
+		{"empty", to, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			jobs := fuzzyJobs(3)
+			jobs[2] = JobSummary{ID: 4242, Name: name, Operator: "alice"}
+			g := listServer(t, jobs, len(jobs))
+			c := newTestClient(t, g.URL(), nil)
+			found, err := c.FindJobs(context.Background(), testScope, name, "alice", tc.from, to, func(n string) bool { return n == name })
+			if err != nil || len(found) != 1 || found[0].ID != 4242 {
+				t.Fatalf("found %+v, %v", found, err)
+			}
+			reqs := g.requests()
+			if len(reqs) != tc.slices {
+				t.Fatalf("%d requests, want %d", len(reqs), tc.slices)
+			}
+			for _, r := range reqs {
+				q, _ := url.ParseQuery(r.Query)
+				f, _ := strconv.ParseInt(q.Get("create_time_start"), 10, 64)
+				e, _ := strconv.ParseInt(q.Get("create_time_end"), 10, 64)
+				st, _ := strconv.Atoi(q.Get("start"))
+				if e <= f || e-f > MaxListWindow.Milliseconds() || f < tc.from.UnixMilli() || e > max(to.UnixMilli(), f+1) || st > MaxListStart {
+					t.Errorf("query %s outside JOB's limits", r.Query)
 				}
 			}
 		})

@@ -155,7 +155,7 @@ func TestOtherCallsRetry(t *testing.T) {
 			return err
 		}},
 		{"list", answer(200, ok(`{"data":[],"total":0}`)), func(c *Client) error {
-			_, err := c.ListJobInstances(ctx, testScope, ListQuery{CreateTimeStart: now, CreateTimeEnd: now})
+			_, err := c.ListJobInstances(ctx, testScope, ListQuery{CreateTimeStart: now.Add(-time.Minute), CreateTimeEnd: now})
 			return err
 		}},
 	}

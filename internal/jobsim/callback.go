@@ -6,9 +6,9 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
-	"net/url"
-	"strings"
 	"time"
+
+	"jobfastexecutescript/internal/callbackurl"
 )
 
 type callbackStep struct {
@@ -44,18 +44,11 @@ func (s *Sim) Callbacks() []CallbackRecord {
 	return append([]CallbackRecord(nil), s.callbacks...)
 }
 
-// validCallbackURL applies JOB's always-on checks: it parses, the scheme is http or https, the host is
-// not empty, and there is no userinfo.
+// validCallbackURL applies JOB's always-on checks (CallbackUrlValidateServiceImpl.isValid, allow-list
+// off): the URL parses as a java.net.URI, the scheme is http or https, Java finds a host, and there is
+// no userinfo (internal/callbackurl, checked against vectors recorded from JOB's class).
 func validCallbackURL(raw string) bool {
-	if strings.ContainsAny(raw, " \t\r\n\"<>\\^`{|}") {
-		return false
-	}
-	u, err := url.Parse(raw)
-	if err != nil {
-		return false
-	}
-	scheme := strings.ToLower(u.Scheme)
-	return (scheme == "http" || scheme == "https") && u.Hostname() != "" && u.User == nil && u.Opaque == ""
+	return callbackurl.Check(raw) == nil
 }
 
 // sendCallback delivers a callback in the background; s.mu must be held.
@@ -96,7 +89,10 @@ func (s *Sim) sendCallback(body callbackBody, target string) {
 // deliver posts JSON; on a non-200 answer it retries once with the same body and the form content type;
 // on a network error it does nothing more.
 func (s *Sim) deliver(seq int, body callbackBody, payload []byte, target string) {
-	for attempt, ct := range []string{"application/json; charset=UTF-8", "application/x-www-form-urlencoded; charset=UTF-8"} {
+	// Exactly JOB's content types, without a charset: HttpConPoolUtil.postJson sends
+	// ContentType.APPLICATION_JSON.getMimeType(), postFormData "application/x-www-form-urlencoded"
+	// (commons/common/.../util/http/HttpConPoolUtil.java).
+	for attempt, ct := range []string{"application/json", "application/x-www-form-urlencoded"} {
 		code, err := s.post(target, ct, payload)
 		rec := CallbackRecord{Time: time.Now(), URL: target, ContentType: ct, Body: payload, JobID: body.JobInstanceID,
 			Status: body.Status, Attempt: attempt + 1, HTTPStatus: code, Seq: seq}

@@ -18,6 +18,7 @@ const (
 	CodeIllegalParam        = 1241002
 	CodeUnsupportedOp       = 1241003
 	CodeMissingOrIllegalArg = 1241007
+	CodeIllegalParamReason  = 1241010
 	CodeNotSupported        = 1241011
 	CodeScriptNotExist      = 1243001
 	CodeAppNotExist         = 1243049
@@ -61,6 +62,7 @@ var messages = map[string][2]string{
 	"1241002": {"Invalid request parameters", "请求参数不合法"},
 	"1241003": {"Unsupported operation", "不支持的操作"},
 	"1241007": {"Missing or invalid request parameter [{0}]", "请求参数[{0}]缺失或不合法"},
+	"1241010": {"Invalid request parameter [{0}], reason: {1}", "请求参数[{0}]不合法，原因：{1}"},
 	"1241011": {"Not support yet", "尚未支持的功能"},
 	"1243001": {"Script not exist", "脚本不存在"},
 	"1243049": {"Business/Business Set not exist or archived", "业务/业务集不存在或已被归档"},

@@ -204,7 +204,8 @@ func TestCallbackRetryWithFormContentType(t *testing.T) {
 	if len(got) != 2 || len(recs) != 2 {
 		t.Fatalf("received %d, recorded %d", len(got), len(recs))
 	}
-	if !strings.HasPrefix(got[0].ContentType, "application/json") || !strings.HasPrefix(got[1].ContentType, "application/x-www-form-urlencoded") {
+	// Exactly JOB's content types (HttpConPoolUtil.postJson / postFormData): no charset parameter.
+	if got[0].ContentType != "application/json" || got[1].ContentType != "application/x-www-form-urlencoded" {
 		t.Fatalf("content types %q %q", got[0].ContentType, got[1].ContentType)
 	}
 	if !bytes.Equal(got[0].Body, got[1].Body) {

@@ -484,6 +484,9 @@ func (s *Sim) handleList(rc *reqCtx) (any, *apiError) {
 	}
 	start, length := 0, 20
 	if v := vals["start"]; v != nil && *v > 0 {
+		if s.opts.ListMaxStart >= 0 && *v > int64(s.opts.ListMaxStart) {
+			return nil, jobErr(CodeIllegalParamReason, "start", "The value of start cannot exceed "+strconv.Itoa(s.opts.ListMaxStart))
+		}
 		start = int(*v)
 	}
 	if v := vals["length"]; v != nil && *v > 0 {

@@ -1,7 +1,8 @@
 // Package jobsim is a BlueKing JOB simulator for tests and demos: the bk-apigateway in front of JOB's
 // plugin endpoints, JOB's validation and error envelopes, its job/step/target state machine with rolling
 // batches and callbacks, and targets that really run scripts on this machine (or produce scripted outcomes
-// without processes). Everything follows ../shared/docs/bkjob-api.md, which was read from JOB's source.
+// without processes). Everything follows JOB's source (TencentBlueKing/bk-job, job-execute and commons); where the
+// plugin models JOB's rules, docs/CONFORMANCE.md lists the vectors recorded from JOB's own classes.
 package jobsim
 
 import (
@@ -81,6 +82,10 @@ type Options struct {
 	MaxTargets int
 	// MaxTimeout is the largest accepted timeout in seconds (default 259200).
 	MaxTimeout int
+	// ListMaxStart is the largest get_job_instance_list "start" accepted; above it the list answers
+	// 1241010, as JOB does where its operator enabled job.execute.openapi v3GetJobInstanceList
+	// startLimitEnabled (OpenApiProperties.java, maxStart 1000). Default 1000; negative: no limit.
+	ListMaxStart int
 	// LenientTypes applies Jackson's scalar coercions to request bodies ("123" for a number, 1 for true),
 	// as real JOB does. By default JSON types must match JOB's field types, else 1240003.
 	LenientTypes bool
@@ -165,6 +170,9 @@ func New(opts Options) (*Sim, error) {
 	}
 	if opts.MaxTimeout <= 0 {
 		opts.MaxTimeout = 259200
+	}
+	if opts.ListMaxStart == 0 {
+		opts.ListMaxStart = 1000
 	}
 	if opts.CallbackTimeout <= 0 {
 		opts.CallbackTimeout = 15 * time.Second

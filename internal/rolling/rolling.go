@@ -118,14 +118,18 @@ func Parse(s string) (Expr, error) {
 
 // ParseServer parses s exactly as JOB's server does: s is split on single spaces (Java's String.split(" "),
 // which drops trailing empty parts), each part is trimmed of characters up to U+0020, and an empty part is an
-// error. So a leading or a double space is invalid, a trailing one is not.
+// error. So a leading or a double space is invalid, a trailing one is not. A text of spaces only splits
+// into no parts at all: JOB accepts it and then fails on the first batch (BatchesServer: ErrServerInternal).
 func ParseServer(s string) (Expr, error) {
+	if s == "" {
+		return Expr{}, &ParseError{Reason: ReasonEmpty}
+	}
 	parts := strings.Split(s, " ")
 	for len(parts) > 0 && parts[len(parts)-1] == "" {
 		parts = parts[:len(parts)-1]
 	}
 	if len(parts) == 0 {
-		return Expr{}, &ParseError{Reason: ReasonEmpty}
+		return Expr{}, nil
 	}
 	trimmed := make([]string, len(parts))
 	for i, p := range parts {
@@ -260,10 +264,14 @@ func partSize(p Part, prev, total int, first bool) int {
 
 // BatchesServer is Batches with the server's 32-bit integer arithmetic: a size that wraps to zero adds an
 // empty batch (and so may end in ErrTooManyBatches), one that wraps negative is ErrServerInternal (JOB
-// answers 1240002). For realistic inputs it equals Batches.
+// answers 1240002), and so is an expression without parts (JOB's list index -1). For realistic inputs it
+// equals Batches.
 func (e Expr) BatchesServer(total int) ([]int, error) {
-	if total <= 0 || len(e.Parts) == 0 {
+	if total <= 0 {
 		return nil, nil
+	}
+	if len(e.Parts) == 0 {
+		return nil, ErrServerInternal
 	}
 	var out []int
 	remaining := int32(min(total, math.MaxInt32))
@@ -344,4 +352,16 @@ func (e Expr) PortabilityWarnings() []string {
 func hasLeadingZero(tok string) bool {
 	tok = strings.TrimLeft(tok, "+*")
 	return len(tok) > 1 && tok[0] == '0' && tok[1] >= '0' && tok[1] <= '9'
+}
+
+// Overflow reports whether the offending part's number does not fit Java's int: JOB's Integer.parseInt then
+// throws NumberFormatException and the submit fails with 1240002 (Internal Server Error) rather than
+// 1244026.
+func (e *ParseError) Overflow() bool {
+	body := strings.TrimLeft(strings.TrimSuffix(stripFinalLineTerminator(e.Token), "%"), "+*")
+	if e.Reason != ReasonRange || body == "" || !allASCIIDigits(body) {
+		return false
+	}
+	n, err := strconv.ParseInt(body, 10, 64)
+	return err != nil || n > math.MaxInt32
 }

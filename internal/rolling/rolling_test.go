@@ -198,6 +198,11 @@ func FuzzParseBatches(f *testing.F) {
 				}
 				continue
 			}
+			// ParseServer takes a blank expression apart into no parts, as JOB's Java does (its batches
+			// then fail): nothing to print back.
+			if len(e.Parts) == 0 {
+				continue
+			}
 			if _, err := Parse(e.String()); err != nil {
 				t.Fatalf("String() %q does not re-parse: %v", e.String(), err)
 			}
