@@ -1,3 +1,5 @@
+//go:build e2e
+
 package e2e
 
 import (
@@ -8,7 +10,7 @@ import (
 
 	"github.com/tidwall/gjson"
 
-	"jobfastexecutescript/internal/jobsim"
+	"jobfastexecutescript/tooling/jobsim"
 )
 
 // TestCallbackHosts_RefusedBeforeSubmit: a callback URL whose host java.net.URI does not accept (JOB

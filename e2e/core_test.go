@@ -1,3 +1,5 @@
+//go:build e2e
+
 package e2e
 
 import (
@@ -7,7 +9,7 @@ import (
 
 	"github.com/tidwall/gjson"
 
-	"jobfastexecutescript/internal/jobsim"
+	"jobfastexecutescript/tooling/jobsim"
 )
 
 func TestDryRun(t *testing.T) {

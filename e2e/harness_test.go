@@ -1,5 +1,7 @@
+//go:build e2e
+
 // Package e2e runs the real plugin binary against the in-process JOB simulator, the way BK-CI's agent
-// runs it (internal/agent).
+// runs it (tooling/agent).
 package e2e
 
 import (
@@ -13,8 +15,8 @@ import (
 
 	"github.com/tidwall/gjson"
 
-	"jobfastexecutescript/internal/agent"
-	"jobfastexecutescript/internal/jobsim"
+	"jobfastexecutescript/tooling/agent"
+	"jobfastexecutescript/tooling/jobsim"
 )
 
 const (

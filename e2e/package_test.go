@@ -1,3 +1,5 @@
+//go:build e2e
+
 package e2e
 
 import (
@@ -26,9 +28,9 @@ import (
 
 	"github.com/tidwall/gjson"
 
-	"jobfastexecutescript/internal/agent"
-	"jobfastexecutescript/internal/jobsim"
-	"jobfastexecutescript/internal/taskjson"
+	"jobfastexecutescript/tooling/agent"
+	"jobfastexecutescript/tooling/jobsim"
+	"jobfastexecutescript/tooling/taskjson"
 )
 
 const (
@@ -77,7 +79,7 @@ func TestPackage(t *testing.T) {
 	t.Run("dry run from the zip", func(t *testing.T) { pkDryRun(t, p) })
 }
 
-// pkBuild runs `go run ./scripts/package` into a temporary directory and unpacks the zip.
+// pkBuild runs `go run ./cmd/package` into a temporary directory and unpacks the zip.
 func pkBuild(t *testing.T) *pkPackage {
 	t.Helper()
 	wd, _ := os.Getwd()
@@ -86,7 +88,7 @@ func pkBuild(t *testing.T) *pkPackage {
 		t.Fatal(err)
 	}
 	p := &pkPackage{root: root, out: t.TempDir(), files: map[string]*pkFile{}, want: []string{"linux/amd64"}}
-	args := []string{"run", "./scripts/package", "-out", p.out, "-version", pkVersion}
+	args := []string{"run", "./cmd/package", "-out", p.out, "-version", pkVersion}
 	if os.Getenv(pkAllEnv) == "1" {
 		p.want = pkAllPlatforms
 	} else {
@@ -217,7 +219,7 @@ func pkCheckZip(t *testing.T, p *pkPackage) {
 }
 
 // pkCheckTask re-checks the zip's task.json against the store's upload rules (bkci-plugin.md §1,
-// internal/taskjson) and the files of the zip.
+// tooling/taskjson) and the files of the zip.
 func pkCheckTask(t *testing.T, p *pkPackage) {
 	raw := p.files["task.json"].data
 	platforms, err := taskjson.Execution(raw, agent.BinaryName)

@@ -1,3 +1,5 @@
+//go:build e2e
+
 package e2e
 
 import (
@@ -10,7 +12,7 @@ import (
 
 	"github.com/tidwall/gjson"
 
-	"jobfastexecutescript/internal/jobsim"
+	"jobfastexecutescript/tooling/jobsim"
 )
 
 // TestPostActionAfterSIGKILLDuringSubmit: BK-CI kills the step while JOB has created the job but its

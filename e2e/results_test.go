@@ -1,3 +1,5 @@
+//go:build e2e
+
 package e2e
 
 // Issue 5 through the binary: per-target logs, live streaming, folded tails, logMode, inert log text,
@@ -22,7 +24,7 @@ import (
 
 	"github.com/tidwall/gjson"
 
-	"jobfastexecutescript/internal/jobsim"
+	"jobfastexecutescript/tooling/jobsim"
 )
 
 // ---- BK-CI's reading of the plugin's stdout (as internal/bkci/bkciparser_test.go models it) ----

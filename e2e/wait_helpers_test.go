@@ -1,3 +1,5 @@
+//go:build e2e
+
 package e2e
 
 import (
@@ -6,13 +8,12 @@ import (
 	"os"
 	"os/exec"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
-	"jobfastexecutescript/internal/agent"
-	"jobfastexecutescript/internal/jobsim"
+	"jobfastexecutescript/tooling/agent"
+	"jobfastexecutescript/tooling/jobsim"
 )
 
 // condTimeout bounds every wait for a condition; a condition that needs longer is a failure, not a flake.
@@ -135,7 +136,6 @@ func (p *proc) untilPolled(n int) {
 type holder struct {
 	gate *jobsim.Gate
 	jobs chan int64
-	once sync.Once
 }
 
 func holdTargets(t *testing.T, sim *jobsim.Sim, labels ...string) *holder {
@@ -174,19 +174,6 @@ func contains(list []string, s string) bool {
 		}
 	}
 	return false
-}
-
-// waitJob waits until the simulated job has one of the statuses.
-func waitJob(t *testing.T, sim *jobsim.Sim, id int64, statuses ...int) jobsim.JobSnapshot {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), condTimeout)
-	defer cancel()
-	snap, err := sim.WaitJobStatus(ctx, id, statuses...)
-	if err != nil {
-		cur, _ := sim.Job(id)
-		t.Fatalf("job %d never reached %v (now %d): %v", id, statuses, cur.Status, err)
-	}
-	return snap
 }
 
 // onlyJob returns the simulator's single job.

@@ -1,3 +1,5 @@
+//go:build e2e
+
 package e2e
 
 import (
@@ -11,7 +13,7 @@ import (
 
 	"github.com/tidwall/gjson"
 
-	"jobfastexecutescript/internal/jobsim"
+	"jobfastexecutescript/tooling/jobsim"
 )
 
 // failOn is a script that fails (exit 3, after a line) on the targets with the given labels.

@@ -357,36 +357,42 @@ func parseWaiting(ps *Problems, c *Config, f Form, b Build) {
 		}
 	}
 	if c.Wait == WaitCallback {
-		base := strings.TrimRight(strings.TrimSpace(f.CallbackBaseURL), "/")
-		c.CallbackListen = strings.TrimSpace(f.CallbackListen)
-		if base == "" {
-			ps.add("callbackBaseUrl", "val.callback_base_required")
-		} else if checkHTTPURL(ps, "callbackBaseUrl", base) {
-			c.CallbackBaseURL = base
-			u, _ := url.Parse(base)
-			if u.RawQuery != "" || u.Fragment != "" {
-				ps.add("callbackBaseUrl", "val.url_no_query", base)
-			}
-			// The default listen address comes from the base URL's port, which must be one (1–65535).
-			if listen, err := wait.DefaultListenAddr(base); err != nil {
-				ps.add("callbackBaseUrl", "val.url_port", base)
-			} else if c.CallbackListen == "" {
-				c.CallbackListen = listen
-			}
-		}
-		if c.CallbackListen != "" {
-			host, port, err := net.SplitHostPort(c.CallbackListen)
-			p, perr := strconv.Atoi(port)
-			if err != nil || perr != nil || p < 0 || p > 65535 || (host != "" && net.ParseIP(host) == nil && !validHostname(host)) {
-				ps.add("callbackListen", "val.listen", c.CallbackListen)
-			}
-		}
+		parseCallback(ps, c, f)
 	}
 	if s := strings.TrimSpace(f.WaitTimeout); s != "" {
 		n := parseIntRange(ps, "waitTimeout", s, 1, int(maxWaitTimeout/time.Second))
 		c.WaitTimeout = time.Duration(n) * time.Second
 	}
 	c.StepDeadline = stepDeadline(b.AtomTimeout, b.Elapsed)
+}
+
+// parseCallback reads the callback mode's base URL and listen address.
+func parseCallback(ps *Problems, c *Config, f Form) {
+	base := strings.TrimRight(strings.TrimSpace(f.CallbackBaseURL), "/")
+	c.CallbackListen = strings.TrimSpace(f.CallbackListen)
+	switch {
+	case base == "":
+		ps.add("callbackBaseUrl", "val.callback_base_required")
+	case checkHTTPURL(ps, "callbackBaseUrl", base):
+		c.CallbackBaseURL = base
+		if u, _ := url.Parse(base); u.RawQuery != "" || u.Fragment != "" {
+			ps.add("callbackBaseUrl", "val.url_no_query", base)
+		}
+		// The default listen address comes from the base URL's port, which must be one (1–65535).
+		if listen, err := wait.DefaultListenAddr(base); err != nil {
+			ps.add("callbackBaseUrl", "val.url_port", base)
+		} else if c.CallbackListen == "" {
+			c.CallbackListen = listen
+		}
+	}
+	if c.CallbackListen == "" {
+		return
+	}
+	host, port, err := net.SplitHostPort(c.CallbackListen)
+	p, perr := strconv.Atoi(port)
+	if err != nil || perr != nil || p < 0 || p > 65535 || (host != "" && net.ParseIP(host) == nil && !validHostname(host)) {
+		ps.add("callbackListen", "val.listen", c.CallbackListen)
+	}
 }
 
 // stepTimeout is BK-CI's timer for the step: BK_CI_ATOM_TIMEOUT minutes, which the worker takes from
@@ -424,18 +430,8 @@ func stepDeadline(minutes string, elapsed time.Duration) time.Duration {
 func (c *Config) EffectiveWait() time.Duration {
 	w := c.WaitTimeout
 	if w == 0 {
-		batches := 1
-		if c.Rolling != nil {
-			if n, known := c.Targets.KnownCount(); known {
-				if bs, err := c.Rolling.Expr.Batches(n); err == nil && len(bs) > 0 {
-					batches = len(bs)
-				}
-			} else {
-				batches = rolling.MaxBatches
-			}
-		}
 		per := time.Duration(c.Timeout)*time.Second + waitMarginPerBatch
-		w = time.Duration(batches)*per + waitMarginBase
+		w = time.Duration(c.batches())*per + waitMarginBase
 		if c.Rolling != nil && c.Rolling.Mode == 3 {
 			w = c.StepDeadline
 		}
@@ -444,6 +440,22 @@ func (c *Config) EffectiveWait() time.Duration {
 		w = c.StepDeadline
 	}
 	return w
+}
+
+// batches is the number of rolling batches the job runs in: 1 without rolling, JOB's maximum when the
+// number of targets is not known before the job resolves them.
+func (c *Config) batches() int {
+	if c.Rolling == nil {
+		return 1
+	}
+	n, known := c.Targets.KnownCount()
+	if !known {
+		return rolling.MaxBatches
+	}
+	if bs, err := c.Rolling.Expr.Batches(n); err == nil && len(bs) > 0 {
+		return len(bs)
+	}
+	return 1
 }
 
 func validHostname(h string) bool {

@@ -18,7 +18,7 @@ import (
 	"jobfastexecutescript/internal/logvars"
 	"jobfastexecutescript/internal/report"
 	"jobfastexecutescript/internal/rolling"
-	"jobfastexecutescript/internal/taskjson"
+	"jobfastexecutescript/tooling/taskjson"
 )
 
 func readTaskJSON(t *testing.T) gjson.Result {
@@ -34,7 +34,7 @@ func readTaskJSON(t *testing.T) gjson.Result {
 }
 
 // TestTaskJSON_UploadRules checks the store's upload rules (bkci-plugin.md §1): the execution block
-// the agent depends on and the form's limits (internal/taskjson, shared with the package command).
+// the agent depends on and the form's limits (tooling/taskjson, shared with the package command).
 func TestTaskJSON_UploadRules(t *testing.T) {
 	b, err := os.ReadFile("../task.json")
 	if err != nil {

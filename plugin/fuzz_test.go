@@ -16,7 +16,7 @@ import (
 
 	"jobfastexecutescript/i18n"
 	"jobfastexecutescript/internal/bkci"
-	"jobfastexecutescript/internal/jobsim"
+	"jobfastexecutescript/tooling/jobsim"
 )
 
 // fuzzToken is the recognisable part of the fuzzed sensitive parameter.

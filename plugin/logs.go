@@ -17,7 +17,7 @@ const (
 	logBytesPerRequest = 1 << 20 // aim for responses of about this size (peak memory vs log size: BENCHMARKS.md)
 	probeLogBytes      = 8 << 20 // the first log request's answer limit (see readLogs)
 	// maxTargetLogBytes is the most of one target's script output JOB keeps: GSE caps it at 5 MB
-	// (internal/jobsim.MaxLogBytes, which simulates that cap).
+	// (tooling/jobsim.MaxLogBytes, which simulates that cap).
 	maxTargetLogBytes = 5 << 20
 	// singleTargetLogBytes is the answer limit of a request for one target's log: its largest log in
 	// the worst JSON escaping (a control character, or one of <, > and & as JOB's encoder writes
@@ -192,7 +192,6 @@ var logReading = logread.Reader[jobapi.ObjectKey]{
 func (s *step) logReader(sub jobapi.Submitted) *logread.Reader[jobapi.ObjectKey] {
 	r := logReading
 	r.Fetch = func(ctx context.Context, keys []jobapi.ObjectKey, o logread.Options) (map[jobapi.ObjectKey]string, error) {
-		s.panicPoint("logs")
 		opts := &jobapi.LogOptions{MaxBody: o.MaxBody, NoTimeoutRetry: o.NoTimeoutRetry}
 		logs, err := s.client.BatchGetObjectLogs(ctx, s.scope(), sub.JobInstanceID, sub.StepInstanceID, keys, opts)
 		if err != nil {

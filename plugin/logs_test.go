@@ -4,7 +4,7 @@ import (
 	"testing"
 
 	"jobfastexecutescript/internal/jobapi"
-	"jobfastexecutescript/internal/jobsim"
+	"jobfastexecutescript/tooling/jobsim"
 )
 
 // TestAnswerLimit (issue 12, item 3): the probe's 8 MiB limit never applies to a request for one

@@ -14,12 +14,12 @@ import (
 
 	"github.com/tidwall/gjson"
 
-	"jobfastexecutescript/internal/agent"
-	"jobfastexecutescript/internal/jobsim"
+	"jobfastexecutescript/tooling/agent"
+	"jobfastexecutescript/tooling/jobsim"
 )
 
 // The tests in this file run the step in-process (Main), against the JOB simulator on 127.0.0.1, with
-// input.json built as BK-CI's worker builds it (internal/agent): the orchestration (load, submit, watch,
+// input.json built as BK-CI's worker builds it (tooling/agent): the orchestration (load, submit, watch,
 // terminate, logs, results, the post action) without building the binary. The end-to-end tests in e2e/
 // run the same paths through the binary.
 

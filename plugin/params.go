@@ -29,14 +29,14 @@ func shellWords(s string) []string {
 	inWord := false
 	for i := 0; i < len(s); i++ {
 		c := s[i]
-		switch {
-		case c == ' ' || c == '\t' || c == '\n' || c == '\r':
+		switch c {
+		case ' ', '\t', '\n', '\r':
 			if inWord {
 				words = append(words, w.String())
 				w.Reset()
 				inWord = false
 			}
-		case c == '\'':
+		case '\'':
 			inWord = true
 			end := strings.IndexByte(s[i+1:], '\'')
 			if end < 0 {
@@ -44,7 +44,7 @@ func shellWords(s string) []string {
 			}
 			w.WriteString(s[i+1 : i+1+end])
 			i += end + 1
-		case c == '"':
+		case '"':
 			inWord = true
 			for i++; i < len(s) && s[i] != '"'; i++ {
 				if s[i] == '\\' && i+1 < len(s) && strings.IndexByte("\"\\$`\n", s[i+1]) >= 0 {
@@ -52,7 +52,7 @@ func shellWords(s string) []string {
 				}
 				w.WriteByte(s[i])
 			}
-		case c == '\\':
+		case '\\':
 			inWord = true
 			if i+1 < len(s) {
 				i++

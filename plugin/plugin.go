@@ -64,12 +64,11 @@ func Main(ctx context.Context, args []string, env Env) (code int) {
 // step is one run of the plugin.
 type step struct {
 	printer
-	env     Env
-	in      *bkci.Input
-	cfg     *Config
-	client  *jobapi.Client
-	outPath string
-	state   *State
+	env    Env
+	in     *bkci.Input
+	cfg    *Config
+	client *jobapi.Client
+	state  *State
 	// results and outputs gathered along the way, written by finish
 	data     map[string]bkci.Data
 	jobID    int64
@@ -123,18 +122,6 @@ func (s *step) finish(o *outcome) int {
 		return 1
 	}
 	return bkci.ExitCode(out.Status)
-}
-
-// testPanicEnv names a stage at which the step panics on purpose: load, submitted, poll, logs or
-// results. It exists for the end-to-end tests (docs/FAULTS.md), which prove that a panic anywhere still
-// ends with output.json (errorType 3) and the job handled per onCancel. It only ever panics.
-const testPanicEnv = "JOBFAST_TEST_PANIC"
-
-// panicPoint panics when testPanicEnv names stage.
-func (s *step) panicPoint(stage string) {
-	if s.env.Getenv != nil && s.env.Getenv(testPanicEnv) == stage {
-		panic("forced panic at stage " + stage + " (" + testPanicEnv + ")")
-	}
 }
 
 // finishPanic handles a bug: it terminates the job per onCancel (a panic must not leave an orphan) and

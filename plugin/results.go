@@ -74,7 +74,6 @@ func (s *step) results(ctx context.Context, w *watcher, final *jobapi.JobStatus)
 	if cut != nil {
 		o = s.logsCut(cut, final.Job.Status)
 	}
-	s.panicPoint("results")
 	s.printSummary(targets, counts, o)
 	s.writeReport(final, targets, counts, vres, o)
 	return o

@@ -35,7 +35,6 @@ func (s *step) run(ctx context.Context) *outcome {
 		return s.fail(err)
 	}
 	s.cfg = cfg
-	s.panicPoint("load")
 	s.printPlan()
 	if cfg.DryRun {
 		return s.dryRun()
@@ -128,7 +127,6 @@ func (s *step) submitted(sub jobapi.Submitted, listener *wait.Listener) jobapi.S
 	if u := s.jobURL(); u != "" {
 		s.log.Info(s.t("msg.job_link", u))
 	}
-	s.panicPoint("submitted")
 	return sub
 }
 

@@ -22,12 +22,14 @@ type Targets struct {
 	ContainerFilters []ContainerFilter
 }
 
-// The form's targets are parsed into JOB's wire types.
-type (
-	HostRef         = jobapi.HostRef
-	TopoNode        = jobapi.TopoNode
-	ContainerFilter = jobapi.ContainerFilter
-)
+// HostRef is a host of the form's targets, in JOB's wire type.
+type HostRef = jobapi.HostRef
+
+// TopoNode is a topology node of the form's targets, in JOB's wire type.
+type TopoNode = jobapi.TopoNode
+
+// ContainerFilter is a container filter of the form's targets, in JOB's wire type.
+type ContainerFilter = jobapi.ContainerFilter
 
 // KnownCount is the number of targets when it can be known before submitting: only explicit hosts.
 func (t Targets) KnownCount() (int, bool) {
@@ -302,18 +304,21 @@ func parsePodFilter(ps *Problems, x gjson.Result, n int, bad func(string, ...any
 			p.Selector = append(p.Selector, jobapi.LabelRequirement{Key: req.Key, Operator: string(req.Operator), Values: req.Values})
 		}
 	}
-	if e := x.Get("label_selector_expr"); e.Exists() && e.Type != gjson.Null {
-		if e.Type != gjson.String {
-			bad("val.cf_string", "label_selector_expr")
-		} else if expr := strings.TrimSpace(e.String()); expr != "" {
-			if _, err := labelsel.ParseExpr(expr); err != nil {
-				bad("val.cf_label_expr", expr, err.Error())
-			} else {
-				p.SelectorExpr = expr
-				if len(p.Selector) > 0 {
-					ps.warn("containerFilters", "warn.cf_expr_ignored", n)
-				}
-			}
+	e := x.Get("label_selector_expr")
+	if !e.Exists() || e.Type == gjson.Null {
+		return p
+	}
+	expr := strings.TrimSpace(e.String())
+	switch _, err := labelsel.ParseExpr(expr); {
+	case e.Type != gjson.String:
+		bad("val.cf_string", "label_selector_expr")
+	case expr == "":
+	case err != nil:
+		bad("val.cf_label_expr", expr, err.Error())
+	default:
+		p.SelectorExpr = expr
+		if len(p.Selector) > 0 {
+			ps.warn("containerFilters", "warn.cf_expr_ignored", n)
 		}
 	}
 	return p

@@ -47,7 +47,6 @@ type watcher struct {
 	scope  jobapi.Scope
 	cfg    *Config
 	jobURL string
-	hook   func(stage string) // the step's panicPoint
 	sub    jobapi.Submitted
 	last   *jobapi.JobStatus
 	// blankSince is when the step first saw the job at status 1 in the current run of such answers.
@@ -62,7 +61,7 @@ type watcher struct {
 
 func newWatcher(s *step, sub jobapi.Submitted) *watcher {
 	return &watcher{printer: s.printer, client: s.client, scope: s.scope(), cfg: s.cfg, jobURL: s.jobURL(),
-		hook: s.panicPoint, sub: sub, lastRate: -1, pausedAt: -1}
+		sub: sub, lastRate: -1, pausedAt: -1}
 }
 
 // afterCallbackFor is how long the polls after a callback keep the poll mode's quick pace (its first
@@ -116,7 +115,6 @@ func (w *watcher) poll(ctx context.Context) (*jobapi.JobStatus, error) {
 	if err != nil {
 		return nil, err
 	}
-	w.hook("poll")
 	// The end, and a new rolling pause, are judged with the results (to name the batch waiting).
 	if !withResults && (st.Finished || (st.Job.Status == jobstatus.JobWaitingUser && !w.waiting)) {
 		st, err = w.client.GetJobInstanceStatus(ctx, w.scope, w.sub.JobInstanceID, true)

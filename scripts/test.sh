@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Runs every check and test of the project: formatting, vet, the race-enabled test suite, each fuzzer
-# for a short fixed number of inputs, the demo once, and the release package with its guards.
+# Runs every check and test of the project: formatting, vet, golangci-lint, the race-enabled test suite
+# (end-to-end included), each fuzzer for a short fixed number of inputs, the demo once, and the release
+# package with its guards. `go test ./...` alone is the quick inner loop (no end-to-end suite).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -11,12 +12,17 @@ if [ -n "$unformatted" ]; then
 fi
 
 echo "== go vet"
-go vet ./...
+go vet -tags e2e ./...
 
-echo "== go test -race"
+echo "== golangci-lint (pinned in tools/go.mod; configuration: .golangci.yml)"
+lintbin=$(mktemp -d)/golangci-lint
+go -C tools build -o "$lintbin" github.com/golangci/golangci-lint/v2/cmd/golangci-lint
+"$lintbin" run ./...
+
+echo "== go test -race (the end-to-end suite included: -tags e2e)"
 log=$(mktemp)
 status=0
-go test -race -count=1 -v ./... >"$log" 2>&1 || status=$?
+go test -race -tags e2e -count=1 -v ./... >"$log" 2>&1 || status=$?
 grep -E '^(ok|FAIL|---|panic:)|^\s+--- FAIL' "$log" | grep -v -- '--- PASS' | grep -v -- '--- SKIP' || true
 passed=$(grep -cE '^\s*--- PASS' "$log" || true)
 failed=$(grep -cE '^\s*--- FAIL' "$log" || true)
@@ -43,12 +49,12 @@ while read -r pkg dir; do
 done < <(go list -f '{{.ImportPath}} {{.Dir}}' ./...)
 
 echo "== release package (all platforms) and its guards"
-if ! out=$(JOBFAST_PACKAGE_ALL=1 go test -count=1 -run '^TestPackage$' ./e2e 2>&1); then
+if ! out=$(JOBFAST_PACKAGE_ALL=1 go test -tags e2e -count=1 -run '^TestPackage$' ./e2e 2>&1); then
   echo "$out"; exit 1
 fi
 
 echo "== demo"
-if ! out=$(go run ./scripts/demo 2>&1); then
+if ! out=$(go run ./cmd/demo 2>&1); then
   echo "$out"; exit 1
 fi
 

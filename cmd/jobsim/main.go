@@ -1,4 +1,4 @@
-// Command jobsim serves the BlueKing JOB simulator (internal/jobsim) for local use and demos. It prints the
+// Command jobsim serves the BlueKing JOB simulator (tooling/jobsim) for local use and demos. It prints the
 // gateway base URL (for BK_JOB_API_URL) as the first line of standard output and serves until interrupted.
 //
 //	jobsim -app bkci:secret [-inventory inv.json] [-listen 127.0.0.1:0] [-prefix /api/bk-job/prod]
@@ -18,7 +18,7 @@ import (
 	"syscall"
 	"time"
 
-	"jobfastexecutescript/internal/jobsim"
+	"jobfastexecutescript/tooling/jobsim"
 )
 
 func main() {

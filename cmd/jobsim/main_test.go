@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"jobfastexecutescript/internal/jobsim"
+	"jobfastexecutescript/tooling/jobsim"
 )
 
 func TestRunServesAndStops(t *testing.T) {

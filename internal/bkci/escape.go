@@ -128,7 +128,7 @@ func leadingPairAt(s string) int {
 			return -1
 		default:
 			r, size := utf8.DecodeRuneInString(s[i:])
-			if r == utf8.RuneError || !(unicode.IsSpace(r) || r == '\u200b' || r == '\ufeff') {
+			if r == utf8.RuneError || (!unicode.IsSpace(r) && r != '\u200b' && r != '\ufeff') {
 				return -1
 			}
 			i += size

@@ -245,11 +245,11 @@ func cutAt(s string, limit int) int {
 
 func (l *Log) write(b *[]byte) {
 	l.mu.Lock()
+	defer l.mu.Unlock() // a writer that panics must not leave the log locked for the panic's own report
 	_, err := l.w.Write(*b)
 	if err != nil && l.err == nil {
 		l.err = err
 	}
-	l.mu.Unlock()
 	putBuf(b)
 }
 

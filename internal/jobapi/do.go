@@ -94,7 +94,7 @@ func (c *Client) do(ctx context.Context, spec callSpec, method, path string, que
 		func() error {
 			n++
 			err := c.attempt(ctx, spec, method, path, query, body, parse)
-			if e, ok := err.(*Error); ok {
+			if e := (*Error)(nil); errors.As(err, &e) {
 				e.attempt, e.jitter = n, rand.Float64()
 			}
 			return err
@@ -342,7 +342,7 @@ func isTLSError(err error) bool {
 func isDialError(err error) bool {
 	found := false
 	walk(err, func(e error) bool {
-		switch v := e.(type) {
+		switch v := e.(type) { //nolint:errorlint // walk already visits every error of the chain
 		case *net.DNSError:
 			found = true
 		case *net.OpError:
@@ -361,7 +361,7 @@ func walk(err error, visit func(error) bool) bool {
 		if !visit(err) {
 			return false
 		}
-		switch u := err.(type) {
+		switch u := err.(type) { //nolint:errorlint // this is the unwrapping itself
 		case interface{ Unwrap() []error }:
 			for _, e := range u.Unwrap() {
 				if !walk(e, visit) {

@@ -129,7 +129,7 @@ func (c *Client) BatchGetObjectLogs(ctx context.Context, s Scope, jobID, stepID 
 		}
 		if !seen[k] {
 			seen[k] = true
-			objects = append(objects, object{k.Type, k.ResourceID})
+			objects = append(objects, object(k))
 		}
 	}
 	body, err := json.Marshal(struct {

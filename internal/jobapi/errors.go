@@ -25,24 +25,24 @@ var ErrAmbiguous = errors.New("more than one job has this name")
 type ErrorKind int
 
 const (
-	// KindNetwork: the request failed in transport (never sent, or sent with an unknown outcome).
+	// KindNetwork means the request failed in transport (never sent, or sent with an unknown outcome).
 	KindNetwork ErrorKind = iota + 1
-	// KindTLS: the TLS handshake failed (untrusted or invalid certificate); nothing was sent.
+	// KindTLS means the TLS handshake failed (untrusted or invalid certificate); nothing was sent.
 	KindTLS
-	// KindRateLimited: HTTP 429 / gateway 16429xx.
+	// KindRateLimited means HTTP 429 / gateway 16429xx.
 	KindRateLimited
-	// KindUnavailable: HTTP 502/503/504 (or another 5xx) / gateway 1650xxx.
+	// KindUnavailable means HTTP 502/503/504 (or another 5xx) / gateway 1650xxx.
 	KindUnavailable
-	// KindUnreadable: the body could not be read, was too large, was not JSON, or lacked required data.
+	// KindUnreadable means the body could not be read, was too large, was not JSON, or lacked required data.
 	KindUnreadable
-	// KindBusiness: JOB answered result:false (validation, unsupported operation, ...), or the gateway
+	// KindBusiness means JOB answered result:false (validation, unsupported operation, ...), or the gateway
 	// rejected the request for a reason not covered by another kind.
 	KindBusiness
-	// KindPermission: IAM denial (9900403, 1238001) or gateway 1640301/1640302.
+	// KindPermission means IAM denial (9900403, 1238001) or gateway 1640301/1640302.
 	KindPermission
-	// KindNotFound: job, step, script, scope not found, or gateway 1640401.
+	// KindNotFound means job, step, script, scope not found, or gateway 1640401.
 	KindNotFound
-	// KindAuth: authentication (gateway 1640001/16401xx, 401 with 1247002/1247004 or an empty body).
+	// KindAuth means authentication (gateway 1640001/16401xx, 401 with 1247002/1247004 or an empty body).
 	KindAuth
 )
 

@@ -1,7 +1,6 @@
 package jobapi
 
 import (
-	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
@@ -129,15 +128,6 @@ func resetConn(t *testing.T, w http.ResponseWriter) {
 		return
 	}
 	_ = conn.Close()
-}
-
-func mustJSON(t *testing.T, b []byte) map[string]any {
-	t.Helper()
-	var m map[string]any
-	if err := json.Unmarshal(b, &m); err != nil {
-		t.Fatalf("body is not JSON: %v: %s", err, b)
-	}
-	return m
 }
 
 func noSecret(t *testing.T, s string) {

@@ -35,12 +35,12 @@ type Options struct {
 type Failure int
 
 const (
-	// Failed: the keys are handed over without a log.
+	// Failed means the keys are handed over without a log.
 	Failed Failure = iota
-	// TooLarge: the answer was above Options.MaxBody (or the fetcher's own limit); the keys are read
+	// TooLarge means the answer was above Options.MaxBody (or the fetcher's own limit); the keys are read
 	// again in halves.
 	TooLarge
-	// Unreadable: the answer was broken or did not come in time; the keys are read again in pieces.
+	// Unreadable means the answer was broken or did not come in time; the keys are read again in pieces.
 	Unreadable
 )
 

@@ -5,7 +5,7 @@ import (
 	"strings"
 )
 
-// ReasonSteersEnv: the name would change how later steps' programs start or resolve (see
+// ReasonSteersEnv means the name would change how later steps' programs start or resolve (see
 // SteersEnvironment), and the step's allowedVariables input does not list it.
 const ReasonSteersEnv = "steers_env"
 

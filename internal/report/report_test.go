@@ -397,7 +397,7 @@ func TestWrite_noExternalResources(t *testing.T) {
 			if !ok {
 				continue
 			}
-			if !(tg.name == "a" && a == "href" && (v == jobURL || v == "result.json")) {
+			if tg.name != "a" || a != "href" || (v != jobURL && v != "result.json") {
 				t.Errorf("<%s %s=%q> references a resource", tg.name, a, v)
 			}
 		}

@@ -427,8 +427,8 @@ func (l *Listener) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	l.mu.Lock()
-	switch {
-	case l.expected == 0:
+	switch l.expected {
+	case 0:
 		l.st.accepted.Add(1)
 		l.st.early.Add(1)
 		if len(l.early) < maxEarly {
@@ -439,7 +439,7 @@ func (l *Listener) serveHTTP(w http.ResponseWriter, r *http.Request) {
 			l.early = append(l.early, e)
 		}
 		l.mu.Unlock()
-	case l.expected == cb.jobInstanceID:
+	case cb.jobInstanceID:
 		l.st.accepted.Add(1)
 		l.relayLocked(body, contentType)
 		l.mu.Unlock()

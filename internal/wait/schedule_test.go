@@ -106,7 +106,7 @@ func TestSchedule_NextJitter(t *testing.T) {
 				below = below || got < mid
 				above = above || got > mid
 			}
-			if tt.wantHits && !(below && above) {
+			if tt.wantHits && (!below || !above) {
 				t.Errorf("jitter not spread: below=%v above=%v", below, above)
 			}
 		})

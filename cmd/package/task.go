@@ -12,8 +12,8 @@ import (
 
 	"github.com/tidwall/gjson"
 
-	"jobfastexecutescript/internal/agent"
-	"jobfastexecutescript/internal/taskjson"
+	"jobfastexecutescript/tooling/agent"
+	"jobfastexecutescript/tooling/taskjson"
 )
 
 // requiredLangs are the store translations the package must carry (bkci-plugin.md §3).

@@ -12,8 +12,8 @@ import (
 	"testing"
 	"time"
 
-	"jobfastexecutescript/internal/jobsim"
 	"jobfastexecutescript/internal/wait"
+	"jobfastexecutescript/tooling/jobsim"
 )
 
 var (

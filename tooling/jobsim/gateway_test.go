@@ -235,12 +235,11 @@ func TestCallbackNetworkErrorNoRetry(t *testing.T) {
 	b := submitBody("echo", 101)
 	b["callback"] = map[string]any{"url": url}
 	id, _ := c.submit(b)
-	recs, err := s.WaitJobCallbacks(ctxT(t), id, 1)
-	if err != nil {
+	if _, err := s.WaitJobCallbacks(ctxT(t), id, 1); err != nil {
 		t.Fatal(err)
 	}
 	time.Sleep(50 * time.Millisecond)
-	if recs, _ = s.WaitJobCallbacks(ctxT(t), id, 1); len(recs) != 1 || recs[0].Err == "" || recs[0].HTTPStatus != 0 {
+	if recs, _ := s.WaitJobCallbacks(ctxT(t), id, 1); len(recs) != 1 || recs[0].Err == "" || recs[0].HTTPStatus != 0 {
 		t.Fatalf("records %+v", recs)
 	}
 }

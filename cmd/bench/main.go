@@ -5,10 +5,10 @@
 // 10-minute job on a virtual clock, and prints scenario, median, p95, requests per endpoint and peak
 // RSS, with the goals of issue 7.
 //
-//	go run ./scripts/bench                 # the full run, about 5 minutes on 2 cores
-//	go run ./scripts/bench -smoke          # one run of each scenario, a small fleet
-//	go run ./scripts/bench -profile DIR    # also write the plugin's CPU and allocation profiles
-//	go run ./scripts/bench -only large -binary OLD   # some scenarios, with another build (before/after)
+//	go run ./cmd/bench                 # the full run, about 5 minutes on 2 cores
+//	go run ./cmd/bench -smoke          # one run of each scenario, a small fleet
+//	go run ./cmd/bench -profile DIR    # also write the plugin's CPU and allocation profiles
+//	go run ./cmd/bench -only large -binary OLD   # some scenarios, with another build (before/after)
 //
 // It exits 0 when every goal is met, 3 when one is missed, 1 on an error.
 package main
@@ -23,7 +23,7 @@ import (
 	"strings"
 	"time"
 
-	"jobfastexecutescript/bench"
+	"jobfastexecutescript/tooling/bench"
 )
 
 func main() {

@@ -12,9 +12,9 @@ import (
 	"sync"
 	"time"
 
-	"jobfastexecutescript/internal/agent"
-	"jobfastexecutescript/internal/jobsim"
 	"jobfastexecutescript/internal/wait"
+	"jobfastexecutescript/tooling/agent"
+	"jobfastexecutescript/tooling/jobsim"
 )
 
 // Plan sizes a suite run.

@@ -963,7 +963,7 @@ func (s *Sim) resolveKube(sc scope, k kubeReq) ([]*containerRef, *apiError) {
 		if aerr != nil {
 			return nil, aerr
 		}
-		cands = filter(cands, func(c *containerRef) bool { return usable && labelsel.Matches(reqs, c.pod.Labels) })
+		cands = filter(cands, func(c *containerRef) bool { return usable && labelsMatch(reqs, c.pod.Labels) })
 	}
 	if k.container.present && len(k.container.names) > 0 {
 		cands = filter(cands, func(c *containerRef) bool { return slices.Contains(k.container.names, c.c.Name) })

@@ -1,13 +1,13 @@
 // Package bench measures what users of the plugin feel, end to end: the real binary (built and run
-// the way BK-CI's agent runs it, internal/agent) against the in-process JOB simulator
-// (internal/jobsim, on 127.0.0.1), side by side with today's baseline policy (ci-executeJobScript's
+// the way BK-CI's agent runs it, tooling/agent) against the in-process JOB simulator
+// (tooling/jobsim, on 127.0.0.1), side by side with today's baseline policy (ci-executeJobScript's
 // fixed 2-second poll, see Baseline) run by the same harness against the same simulator.
 //
 // Times are taken from one clock: the simulator records when a job ended (JobSnapshot.Ended) and every
 // request's arrival, and the harness records when the plugin process started and exited, all with
 // time.Now in this process. Peak RSS is the exited process's ru_maxrss (wait4).
 //
-// The table of a full run is printed by `go run ./scripts/bench`; BENCHMARKS.md records one.
+// The table of a full run is printed by `go run ./cmd/bench`; BENCHMARKS.md records one.
 package bench
 
 import (
@@ -28,8 +28,8 @@ import (
 
 	"github.com/tidwall/gjson"
 
-	"jobfastexecutescript/internal/agent"
-	"jobfastexecutescript/internal/jobsim"
+	"jobfastexecutescript/tooling/agent"
+	"jobfastexecutescript/tooling/jobsim"
 )
 
 const (

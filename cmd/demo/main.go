@@ -3,7 +3,7 @@
 // shell script over a rolling plan that prints per-target lines and sets a variable. It then shows
 // output.json and where the report is.
 //
-//	go run ./scripts/demo
+//	go run ./cmd/demo
 package main
 
 import (
@@ -16,8 +16,8 @@ import (
 	"path/filepath"
 	"time"
 
-	"jobfastexecutescript/internal/agent"
-	"jobfastexecutescript/internal/jobsim"
+	"jobfastexecutescript/tooling/agent"
+	"jobfastexecutescript/tooling/jobsim"
 )
 
 const demoScript = `#!/bin/bash

@@ -12,7 +12,7 @@
 // jobFastExecuteScript.zip.sha256 (sha256sum format), the binaries under bin/ and SHA256SUMS (every
 // binary by its path in the zip, then the zip), so `cd dist && sha256sum -c SHA256SUMS` verifies them.
 //
-//	go run ./scripts/package [-out dist] [-version X] [-platforms linux/amd64,...] [-j N]
+//	go run ./cmd/package [-out dist] [-version X] [-platforms linux/amd64,...] [-j N]
 package main
 
 import (
@@ -29,7 +29,7 @@ import (
 	"syscall"
 	"time"
 
-	"jobfastexecutescript/internal/agent"
+	"jobfastexecutescript/tooling/agent"
 )
 
 // sizeGoal is the size the linux/amd64 binary should stay under (every step downloads it).
@@ -61,7 +61,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 		"the zip's task.json then lists only these")
 	fs.IntVar(&o.jobs, "j", min(runtime.NumCPU(), 4), "concurrent builds")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: go run ./scripts/package [-out dist] [-version X] [-platforms linux/amd64,...] [-j N]")
+		fmt.Fprintln(stderr, "usage: go run ./cmd/package [-out dist] [-version X] [-platforms linux/amd64,...] [-j N]")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
