@@ -406,7 +406,7 @@ func hzRun(t *testing.T, r *stepRun, signalWhen func(ctx context.Context) error)
 }
 
 // TestCallbackListenerAbuse: in callback mode, requests to the plugin's listener that are not JOB's
-// callback for its job are refused cheaply with the codes of interface.md §9, a flood of 1,000 at once
+// callback for its job are refused cheaply with the codes of docs/CONTRACT.md#waiting, a flood of 1,000 at once
 // included, while the job is held; the outcome stays the job's and the plugin's memory stays bounded.
 func TestCallbackListenerAbuse(t *testing.T) {
 	t.Parallel()

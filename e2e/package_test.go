@@ -218,7 +218,7 @@ func pkCheckZip(t *testing.T, p *pkPackage) {
 	}
 }
 
-// pkCheckTask re-checks the zip's task.json against the store's upload rules (bkci-plugin.md §1,
+// pkCheckTask re-checks the zip's task.json against the store's upload rules (docs/CONTRACT.md#package,
 // tooling/taskjson) and the files of the zip.
 func pkCheckTask(t *testing.T, p *pkPackage) {
 	raw := p.files["task.json"].data
@@ -427,7 +427,7 @@ func pkCheckFormat(osName, arch string, b []byte) error {
 	return nil
 }
 
-// pkDryRun runs the linux/amd64 binary of the zip as BK-CI's agent would (bkci-plugin.md §2.1): saved
+// pkDryRun runs the linux/amd64 binary of the zip as BK-CI's agent would (docs/CONTRACT.md#package): saved
 // under its basename in the data dir without the exec bit, then one `set -e` bash script of the entry's
 // demands and target with cwd = the data dir.
 func pkDryRun(t *testing.T, p *pkPackage) {

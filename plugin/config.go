@@ -21,7 +21,7 @@ import (
 	"jobfastexecutescript/internal/wait"
 )
 
-// Limits of the form (interface.md §3, bkjob-api.md §2).
+// Limits of the form (docs/CONTRACT.md#inputs, docs/JOB.md#limits).
 const (
 	maxParamRunes      = 5000
 	maxTaskNameRunes   = 512

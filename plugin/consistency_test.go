@@ -33,7 +33,7 @@ func readTaskJSON(t *testing.T) gjson.Result {
 	return gjson.ParseBytes(b)
 }
 
-// TestTaskJSON_UploadRules checks the store's upload rules (bkci-plugin.md §1): the execution block
+// TestTaskJSON_UploadRules checks the store's upload rules (docs/CONTRACT.md#package): the execution block
 // the agent depends on and the form's limits (tooling/taskjson, shared with the package command).
 func TestTaskJSON_UploadRules(t *testing.T) {
 	b, err := os.ReadFile("../task.json")

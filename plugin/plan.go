@@ -6,7 +6,7 @@ import (
 	"time"
 )
 
-// printPlan writes the short plan the log starts with (interface.md §7). Never the app secret, the
+// printPlan writes the short plan the log starts with (docs/CONTRACT.md#what-the-user-sees). Never the app secret, the
 // sensitive parameters or the raw input.
 func (s *step) printPlan() {
 	c := s.cfg

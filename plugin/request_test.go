@@ -81,7 +81,7 @@ func TestBuildRequest_Golden(t *testing.T) {
 }
 
 // TestBuildRequest_SeedExample maps the original API document's request example to the form and checks
-// the body: its mistakes are handled as bkjob-api.md §12 says (label_key/label_values/label_value become
+// the body: its mistakes are handled as docs/JOB.md#doc-vs-code says (label_key/label_values/label_value become
 // key/values, is_param_sensitive is a boolean, script_version_id wins over script_content).
 func TestBuildRequest_SeedExample(t *testing.T) {
 	t.Parallel()

@@ -22,7 +22,7 @@ import (
 // maxOutputRunes is BK-CI's limit for one output value.
 const maxOutputRunes = 4000
 
-// reservedOutputs are the step's own outputs (interface.md §4): extracted variables never take them.
+// reservedOutputs are the step's own outputs (docs/CONTRACT.md#outputs): extracted variables never take them.
 var reservedOutputs = map[string]bool{
 	"job_instance_id": true, "job_instance_name": true, "step_instance_id": true, "job_url": true,
 	"job_status": true, "job_status_code": true, "total_count": true, "success_count": true,
@@ -88,7 +88,7 @@ func (s *step) logsCut(err error, code int) *outcome {
 	return endCanceled.with(s.t("msg.logs_canceled", s.jobID, s.statusName("job", code)))
 }
 
-// verdict applies interface.md §9.
+// verdict applies the table of docs/CONTRACT.md#verdict.
 func (s *step) verdict(code, total, failed int) *outcome {
 	v := jobstatus.Verdict(code)
 	allowed := s.cfg.FailureTolerance.Allowed(total)
@@ -111,7 +111,7 @@ func (s *step) verdict(code, total, failed int) *outcome {
 	return endFailed.with(s.t("msg.result_failed", s.jobID, s.statusName("job", code), failed, total))
 }
 
-// applyVars adds the extracted variables to the outputs, with the warnings §8 and §9 ask for.
+// applyVars adds the extracted variables to the outputs, with the warnings docs/CONTRACT.md#variables asks for.
 func (s *step) applyVars(r logvars.Result) {
 	for _, sk := range r.Skipped {
 		s.log.Warn(s.t("msg.var_skipped_"+sk.Reason, sk.Name, strings.Join(sk.Labels, ", ")))

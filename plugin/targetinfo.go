@@ -17,7 +17,7 @@ type target struct {
 	logged bool // its log was read
 }
 
-// label names an execute object as interface.md §9 says.
+// label names an execute object as docs/CONTRACT.md#labels says.
 func label(o jobapi.ExecuteObject) string {
 	switch {
 	case o.Container != nil:

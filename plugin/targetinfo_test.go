@@ -11,7 +11,7 @@ import (
 
 // TestTargetsOf_UniqueLabels: two objects that would share a label (two hosts with one cloud area and
 // IP) are told apart by their resource, so each has its own sub-tag, list entry, report row and
-// variables; the others keep the labels of interface.md §9.
+// variables; the others keep the labels of docs/CONTRACT.md#labels.
 func TestTargetsOf_UniqueLabels(t *testing.T) {
 	t.Parallel()
 	host := func(id int64, ip string) jobapi.ObjectResult {

@@ -7,7 +7,7 @@ import (
 	"jobfastexecutescript/internal/bkci"
 )
 
-// TestVerdict follows the table of interface.md §9, row by row.
+// TestVerdict follows the table of docs/CONTRACT.md#verdict, row by row.
 func TestVerdict(t *testing.T) {
 	t.Parallel()
 	cases := []struct {

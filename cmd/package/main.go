@@ -1,6 +1,6 @@
 // Command package builds the BK-CI release package of the plugin: it cross-builds every platform that
 // task.json's execution.os lists (CGO off, -trimpath, stripped, version and commit stamped) and lays out
-// the release zip as the store expects (bkci-plugin.md §5.1):
+// the release zip as the store expects (docs/CONTRACT.md#package):
 //
 //	task.json                                   at the root, as in the repository
 //	bin/<os>_<arch>/jobFastExecuteScript[.exe]  one per execution.os packagePath, mode 0755

@@ -16,7 +16,7 @@ import (
 	"jobfastexecutescript/tooling/taskjson"
 )
 
-// requiredLangs are the store translations the package must carry (bkci-plugin.md §3).
+// requiredLangs are the store translations the package must carry (docs/CONTRACT.md#languages).
 var requiredLangs = []string{"zh_CN", "en_US"}
 
 // platform is one execution.os entry of task.json.

@@ -11,7 +11,7 @@ import (
 	"github.com/sethvargo/go-envconfig"
 )
 
-// Private config keys (interface.md §2), as set by the administrator in the plugin's private
+// Private config keys (docs/CONTRACT.md#private-config), as set by the administrator in the plugin's private
 // config (bkSensitiveConfInfo) or, as a fallback, in the environment.
 const (
 	KeyJobAPIURL      = "BK_JOB_API_URL" // required: API gateway base URL

@@ -4,5 +4,5 @@
 // secrets masked.
 //
 // It replaces the public golang-plugin-sdk, whose init reads files, parses flags and exits the
-// process (see bkci-plugin.md §6). Nothing here exits, panics on input or touches the network.
+// process (docs/CONTRACT.md#package). Nothing here exits, panics on input or touches the network.
 package bkci

@@ -37,7 +37,7 @@ const (
 // outputType is the only output.json type whose data BK-CI exports as step outputs.
 const outputType = "default"
 
-// Output is the content of output.json (bkci-plugin.md §2.4).
+// Output is the content of output.json (docs/CONTRACT.md#package).
 type Output struct {
 	Status            string          // StatusSuccess, StatusFailure or StatusError; required
 	Message           string          // shown with the step result; markdown allowed

@@ -1,4 +1,4 @@
-// Package jobstatus is JOB's status model (bkjob-api.md §4): job, step and execute-object (target)
+// Package jobstatus is JOB's status model (docs/JOB.md#job-status, docs/JOB.md#target-status): job, step and execute-object (target)
 // status codes, which of them are finished, and what each means for the step.
 package jobstatus
 
@@ -74,7 +74,7 @@ func JobClass(code int) Class {
 	return Running
 }
 
-// Verdict is the job_status output for a finished job status (interface.md §9), before the failed
+// Verdict is the job_status output for a finished job status (docs/CONTRACT.md#verdict), before the failed
 // targets are weighed against the tolerance.
 func Verdict(code int) string {
 	switch code {

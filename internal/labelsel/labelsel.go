@@ -1,5 +1,5 @@
 // Package labelsel handles Kubernetes pod label selectors as BlueKing JOB takes them in
-// execute_target.kube_container_filters[].kube_pod_filter (bkjob-api.md §9): requirement lists
+// execute_target.kube_container_filters[].kube_pod_filter (docs/JOB.md#containers): requirement lists
 // ({key, operator, values}) and k8s selector expressions ("app in (api,web),env!=dev").
 //
 // ParseExpr follows JOB's own port of the Kubernetes parser (job-execute util/label/selector), so what it

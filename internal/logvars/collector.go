@@ -8,7 +8,7 @@ import (
 	"unicode/utf8"
 )
 
-// MaxValueLen is the longest value that BK-CI keeps as an output (bkci-plugin.md: longer values are
+// MaxValueLen is the longest value that BK-CI keeps as an output (docs/CONTRACT.md#variables: longer values are
 // dropped), in UTF-16 code units as BK-CI (Kotlin's String.length) counts: a character outside the
 // basic plane, an emoji say, counts twice. Longer values are skipped with [ReasonTooLong].
 const MaxValueLen = 4000

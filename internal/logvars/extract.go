@@ -1,4 +1,4 @@
-// Package logvars turns markers in the targets' logs into variables (interface.md §8).
+// Package logvars turns markers in the targets' logs into variables (docs/CONTRACT.md#variables).
 //
 // Two marker forms are recognised:
 //

@@ -1,4 +1,4 @@
-// Package report writes the run's report (interface.md §7, §9): a self-contained HTML page,
+// Package report writes the run's report (docs/CONTRACT.md#report): a self-contained HTML page,
 // index.html, with one row per target and a status filter, and result.json beside it with the
 // full structured result. Both are streamed, so 30,000 targets never become one big string.
 package report

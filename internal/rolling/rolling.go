@@ -1,6 +1,6 @@
 // Package rolling implements BlueKing JOB's rolling-execution expression: its grammar (as JOB's server
 // parses it, and a whitespace-tolerant variant for the plugin), the batch sizes it yields for a number of
-// targets, and the stricter rules of JOB's web UI (bkjob-api.md §8).
+// targets, and the stricter rules of JOB's web UI (docs/JOB.md#rolling).
 package rolling
 
 import (

@@ -1,4 +1,4 @@
-// Package agent runs the plugin binary the way BK-CI's agent does (bkci-plugin.md §2.1): a data dir
+// Package agent runs the plugin binary the way BK-CI's agent does (docs/CONTRACT.md#package, docs/BKCI.md): a data dir
 // holding input.json, the binary saved under its basename in that dir, cwd = the data dir, the build
 // variables in the environment, output.json read back after the exit. The demo, the end-to-end tests
 // and the benchmarks share it.

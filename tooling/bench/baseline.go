@@ -11,7 +11,7 @@ import (
 )
 
 // BaselineInterval is today's poll interval (ci-executeJobScript: Thread.sleep(2000) before every
-// status request, ../shared/docs/peers.md §A1).
+// status request, docs/CONTRACT.md#predecessor).
 const BaselineInterval = 2 * time.Second
 
 // Baseline is today's waiting policy, as ci-executeJobScript implements it: submit, then sleep 2 s and

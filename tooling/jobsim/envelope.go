@@ -9,7 +9,7 @@ import (
 	"strings"
 )
 
-// JOB error codes the simulator produces (bkjob-api.md §10).
+// JOB error codes the simulator produces (docs/JOB.md#errors).
 const (
 	CodeOK                  = 0
 	CodeInternal            = 1240002

@@ -1,5 +1,5 @@
 // Package taskjson checks task.json against what BK-CI's store and agent require of it
-// (bkci-plugin.md §1): the execution block the package and the agent depend on, and the form's limits.
+// (docs/CONTRACT.md#package): the execution block the package and the agent depend on, and the form's limits.
 // The package command and the consistency tests share it.
 package taskjson
 
@@ -25,7 +25,7 @@ func (p Platform) String() string { return p.OS + "/" + p.Arch }
 // Execution checks task.json's execution block and returns its platforms: atomCode,
 // language, and for each execution.os entry a packagePath bin/<os>_<arch>/<binary>[.exe], a target
 // that runs that basename, `chmod +x <basename>` in the demands outside Windows, and exactly one
-// defaultFlag per osName (bkci-plugin.md §1.2). The top-level packagePath must be one of them.
+// defaultFlag per osName (docs/CONTRACT.md#package). The top-level packagePath must be one of them.
 func Execution(b []byte, binary string) ([]Platform, error) {
 	if !gjson.ValidBytes(b) {
 		return nil, errors.New("not valid JSON")
