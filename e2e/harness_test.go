@@ -58,27 +58,13 @@ func TestMain(m *testing.M) {
 	}())
 }
 
-// startSim starts a simulator (real execution unless opts.Exec is set) and closes it with the test.
+// startSim starts a simulator for the test (jobsim.StartTest) that knows the test's app.
 func startSim(t *testing.T, opts jobsim.Options) *jobsim.Sim {
 	t.Helper()
 	if opts.Apps == nil {
 		opts.Apps = map[string]string{appCode: appSecret}
 	}
-	if opts.Exec == nil {
-		opts.Exec = jobsim.RealExec{MaxConcurrency: 4}
-	}
-	// As JOB: only the user who launched a job may read it without view_history, so every test
-	// also checks that the step reads status and logs as the user it submitted with.
-	opts.EnforceViewPermission = true
-	sim, err := jobsim.New(opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := sim.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { sim.Close() })
-	return sim
+	return jobsim.StartTest(t, opts)
 }
 
 // stepRun is one prepared run of the binary.

@@ -577,17 +577,7 @@ func TestPostActionAfterSIGKILL(t *testing.T) {
 			sim := startSim(t, jobsim.Options{})
 			h := holdTargets(t, sim, "0:10.0.0.1")
 			r := newStep(t, sim, "onCancel", onCancel)
-			p := r.startRun()
-			id := h.job(t)
-			p.until("the state file with the job id", func() bool {
-				b, err := os.ReadFile(statePath(r.step.DataDir))
-				return err == nil && gjson.GetBytes(b, "job_instance_id").Int() == id
-			})
-			p.signal(syscall.SIGKILL)
-			p.waitKilled()
-			if snap, _ := sim.Job(id); snap.Status != jobsim.StatusRunning {
-				t.Fatalf("job status %d after the kill", snap.Status)
-			}
+			id := killWhileRunning(t, sim, r, h)
 			res := postStep(t, sim, r, "onCancel", onCancel).run("--postAction=terminate")
 			res.wantStatus(t, "success", 0, "")
 			wantSubmits(t, sim, 1, 1)

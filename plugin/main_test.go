@@ -36,19 +36,7 @@ var (
 func inprocSim(t *testing.T, opts jobsim.Options) *jobsim.Sim {
 	t.Helper()
 	opts.Apps = map[string]string{ipAppCode: ipAppSecret}
-	if opts.Exec == nil {
-		opts.Exec = jobsim.RealExec{MaxConcurrency: 4}
-	}
-	opts.EnforceViewPermission = true
-	sim, err := jobsim.New(opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := sim.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { sim.Close() })
-	return sim
+	return jobsim.StartTest(t, opts)
 }
 
 // inproc is one prepared in-process run.
