@@ -27,6 +27,7 @@ const (
 	maxTaskNameRunes   = 512
 	maxTimeoutSeconds  = 259200
 	maxScriptBytes     = 16777215
+	maxInterpreterLen  = 260 // UTF-16 units (docs/JOB.md#windows-interpreter)
 	maxWaitTimeout     = 7 * 24 * time.Hour
 	autoLogTargetLimit = 20
 	defaultStepTimeout = 900 * time.Minute
@@ -49,12 +50,14 @@ type Config struct {
 	ScriptID        string
 	ScriptVersionID int64
 	ScriptParam     string
-	ParamSensitive  bool
-	Timeout         int
-	AccountAlias    string
-	AccountID       int64
-	TaskName        string // with the run's marker (runMarker)
-	Run             Run
+	// WindowsInterpreter is sent as windows_interpreter: inline Bat/PowerShell only, trimmed.
+	WindowsInterpreter string
+	ParamSensitive     bool
+	Timeout            int
+	AccountAlias       string
+	AccountID          int64
+	TaskName           string // with the run's marker (runMarker)
+	Run                Run
 
 	Targets Targets
 	Rolling *Rolling
@@ -308,6 +311,25 @@ func parseScript(ps *Problems, c *Config, f Form) {
 	if strings.ContainsAny(f.ScriptParam, "\r\n") {
 		ps.warn("scriptParam", "warn.param_newline")
 	}
+	parseWindowsInterpreter(ps, c, f)
+}
+
+// parseWindowsInterpreter checks windowsInterpreter as JOB does (docs/JOB.md#windows-interpreter): blank
+// is none; otherwise it must end in ".exe" (case-sensitive) and be at most 260 UTF-16 units. The form
+// shows it for inline Bat (2) and PowerShell (5) only; a value left in the hidden field otherwise is
+// not sent.
+func parseWindowsInterpreter(ps *Problems, c *Config, f Form) {
+	v := strings.TrimSpace(f.WinInterpreter)
+	if v == "" || c.ScriptSource != SourceInline || (c.ScriptLanguage != 2 && c.ScriptLanguage != 5) {
+		return
+	}
+	if !strings.HasSuffix(v, ".exe") {
+		ps.add("windowsInterpreter", "val.win_interpreter_exe", v)
+	}
+	if n := utf16Len(v); n > maxInterpreterLen {
+		ps.add("windowsInterpreter", "val.too_long_utf16", n, maxInterpreterLen)
+	}
+	c.WindowsInterpreter = v
 }
 
 func parseRolling(ps *Problems, c *Config, f Form) {

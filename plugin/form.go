@@ -20,6 +20,7 @@ type Form struct {
 	ScriptID         string `env:"scriptId"`
 	ScriptVersionID  string `env:"scriptVersionId"`
 	ScriptParam      string `env:"scriptParam"`
+	WinInterpreter   string `env:"windowsInterpreter"`
 	ParamSensitive   string `env:"paramSensitive, default=false"`
 	Timeout          string `env:"timeout, default=7200"`
 	AccountAlias     string `env:"accountAlias, default=root"`

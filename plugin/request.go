@@ -35,6 +35,7 @@ func newSubmitRequest(c *Config, callbackURL string) *jobapi.SubmitRequest {
 	if c.ScriptParam != "" {
 		r.ScriptParam = base64.StdEncoding.EncodeToString([]byte(c.ScriptParam))
 	}
+	r.WindowsInterpreter = c.WindowsInterpreter
 	if c.AccountID > 0 {
 		r.AccountID = c.AccountID
 	} else {

@@ -426,7 +426,7 @@ func (s *Sim) validateSubmit(r *submitReq) *apiError {
 	if !blank(r.winInterp) && !strings.HasSuffix(strings.TrimSpace(*r.winInterp), ".exe") {
 		return validationErr("WinInterpSuffix")
 	}
-	if r.winInterp != nil && len([]rune(*r.winInterp)) > 260 {
+	if r.winInterp != nil && len(utf16.Encode([]rune(*r.winInterp))) > 260 { // MaxLength: Java length, untrimmed
 		return validationErr("WinInterpLength")
 	}
 	if r.timeout != nil {
