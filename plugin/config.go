@@ -87,7 +87,17 @@ type Config struct {
 type Rolling struct {
 	Expr rolling.Expr
 	Mode int
+	// Staggered is execution_mode 2 (docs/JOB.md#staggered-rolling): batches start Stagger plus a
+	// random JitterMin..JitterMax seconds after the previous batch started, without waiting for it.
+	Staggered                     bool
+	Stagger, JitterMin, JitterMax int
 }
+
+// Staggered rolling limits (docs/JOB.md#staggered-rolling).
+const (
+	maxStaggerSeconds   = 3600 // JOB: each wait 0..3,600,000 ms
+	maxStaggeredBatches = 200  // JOB: job.execute.rolling.scatter.max-batch
+)
 
 // Tolerance is the failureTolerance input: N targets or N percent of the total.
 type Tolerance struct {
@@ -116,6 +126,7 @@ var (
 	enumScope     = []string{"biz", "biz_set"}
 	enumOperator  = []string{"lastModifier", "starter"}
 	enumRollMode  = []string{"1", "2", "3"}
+	enumRollExec  = []string{"serial", "staggered"}
 	enumLanguages = []string{"1", "2", "3", "4", "5"}
 )
 
@@ -369,6 +380,22 @@ func parseRolling(ps *Problems, c *Config, f Form) {
 	}
 	m, _ := strconv.Atoi(mode)
 	c.Rolling = &Rolling{Expr: expr, Mode: m}
+	if parseEnum(ps, "rollingExecution", f.RollingExec, enumRollExec) != "staggered" {
+		return
+	}
+	r := c.Rolling
+	r.Staggered = true
+	r.Stagger = parseIntRange(ps, "rollingStaggerSeconds", f.RollingStagger, 0, maxStaggerSeconds)
+	r.JitterMin = parseIntRange(ps, "rollingJitterMinSeconds", f.RollingJitterMin, 0, maxStaggerSeconds)
+	r.JitterMax = parseIntRange(ps, "rollingJitterMaxSeconds", f.RollingJitterMax, 0, maxStaggerSeconds)
+	if r.JitterMin > r.JitterMax {
+		ps.add("rollingJitterMaxSeconds", "val.rolling_jitter_order", r.JitterMin, r.JitterMax)
+	}
+	if n, known := c.Targets.KnownCount(); known {
+		if bs, err := expr.Batches(n); err == nil && len(bs) > maxStaggeredBatches {
+			ps.add("rollingExpression", "val.rolling_staggered_batches", expr.String(), n, maxStaggeredBatches)
+		}
+	}
 }
 
 func parseWaiting(ps *Problems, c *Config, f Form, b Build) {

@@ -33,6 +33,10 @@ type Form struct {
 	RollingEnabled   string `env:"rollingEnabled, default=false"`
 	RollingExpr      string `env:"rollingExpression"`
 	RollingMode      string `env:"rollingMode, default=1"`
+	RollingExec      string `env:"rollingExecution, default=serial"`
+	RollingStagger   string `env:"rollingStaggerSeconds, default=0"`
+	RollingJitterMin string `env:"rollingJitterMinSeconds, default=0"`
+	RollingJitterMax string `env:"rollingJitterMaxSeconds, default=0"`
 	Wait             string `env:"wait, default=poll"`
 	CallbackListen   string `env:"callbackListen"`
 	CallbackBaseURL  string `env:"callbackBaseUrl"`

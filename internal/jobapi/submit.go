@@ -109,6 +109,12 @@ type Callback struct {
 type RollingConfig struct {
 	Expression string `json:"expression"`
 	Mode       int    `json:"mode"`
+	// ExecutionMode 2 starts batches staggered (JOB master from 2026-07; older JOB ignores it and the
+	// waits and runs serially). With 2, JOB requires all three waits, each 0..3,600,000 ms, min ≤ max.
+	ExecutionMode   int    `json:"execution_mode,omitempty"`
+	WaitFixedMs     *int64 `json:"batch_start_wait_fixed_ms,omitempty"`
+	WaitRandomMinMs *int64 `json:"batch_start_wait_random_min_ms,omitempty"`
+	WaitRandomMaxMs *int64 `json:"batch_start_wait_random_max_ms,omitempty"`
 }
 
 // Encode returns r as the JSON the submit sends: fields in declaration order, <, > and & as they
