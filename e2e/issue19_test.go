@@ -66,3 +66,44 @@ func TestWindowsInterpreter_RefusedBeforeSending(t *testing.T) {
 		})
 	}
 }
+
+// TestStaggeredRolling_Runs: a staggered rolling job (one target a batch, 1 s apart, no jitter) is sent
+// with execution_mode 2 and the waits in ms; the simulator plans the batches 1 s apart and the step
+// ends successfully with every target counted.
+func TestStaggeredRolling_Runs(t *testing.T) {
+	t.Parallel()
+	sim := startSim(t, jobsim.Options{})
+	res := newStep(t, sim, "rollingEnabled", "true", "rollingExpression", "1", "rollingExecution", "staggered",
+		"rollingStaggerSeconds", "1", "rollingJitterMinSeconds", "0", "rollingJitterMaxSeconds", "0").run()
+	res.wantStatus(t, "success", 0, "success")
+	body := submitBody(t, sim)
+	for k, want := range map[string]int64{"execution_mode": 2, "batch_start_wait_fixed_ms": 1000, "batch_start_wait_random_min_ms": 0, "batch_start_wait_random_max_ms": 0} {
+		if got := gjson.GetBytes(body, "rolling_config."+k); !got.Exists() || got.Int() != want {
+			t.Errorf("rolling_config.%s = %s, want %d", k, got.Raw, want)
+		}
+	}
+	d := sim.Dispatch(gjson.Get(res.data("job_instance_id"), "@this").Int())
+	if len(d) != 3 || d[1]-d[0] != 1000 || d[2]-d[1] != 1000 {
+		t.Errorf("dispatch times %v, want 3 batches 1000 ms apart", d)
+	}
+	if res.data("success_count") != "3" {
+		t.Errorf("success_count = %s", res.data("success_count"))
+	}
+}
+
+// TestStaggeredRolling_BoundsRefused: out-of-range delays and min > max fail before anything is sent.
+func TestStaggeredRolling_BoundsRefused(t *testing.T) {
+	t.Parallel()
+	for _, kv := range [][]string{{"rollingStaggerSeconds", "3601"}, {"rollingJitterMinSeconds", "-1"}, {"rollingJitterMinSeconds", "9", "rollingJitterMaxSeconds", "8"}} {
+		t.Run(strings.Join(kv, "="), func(t *testing.T) {
+			t.Parallel()
+			sim := startSim(t, jobsim.Options{})
+			args := append([]string{"rollingEnabled", "true", "rollingExpression", "1", "rollingExecution", "staggered"}, kv...)
+			res := newStep(t, sim, args...).run()
+			res.wantStatus(t, "failure", 1, "")
+			if n := len(sim.Requests()); n != 0 {
+				t.Errorf("%d requests sent", n)
+			}
+		})
+	}
+}
