@@ -27,6 +27,7 @@ const (
 	maxTaskNameRunes   = 512
 	maxTimeoutSeconds  = 259200
 	maxScriptBytes     = 16777215
+	maxInterpreterLen  = 260 // UTF-16 units (docs/JOB.md#windows-interpreter)
 	maxWaitTimeout     = 7 * 24 * time.Hour
 	autoLogTargetLimit = 20
 	defaultStepTimeout = 900 * time.Minute
@@ -49,12 +50,14 @@ type Config struct {
 	ScriptID        string
 	ScriptVersionID int64
 	ScriptParam     string
-	ParamSensitive  bool
-	Timeout         int
-	AccountAlias    string
-	AccountID       int64
-	TaskName        string // with the run's marker (runMarker)
-	Run             Run
+	// WindowsInterpreter is sent as windows_interpreter: inline Bat/PowerShell only, trimmed.
+	WindowsInterpreter string
+	ParamSensitive     bool
+	Timeout            int
+	AccountAlias       string
+	AccountID          int64
+	TaskName           string // with the run's marker (runMarker)
+	Run                Run
 
 	Targets Targets
 	Rolling *Rolling
@@ -84,7 +87,17 @@ type Config struct {
 type Rolling struct {
 	Expr rolling.Expr
 	Mode int
+	// Staggered is execution_mode 2 (docs/JOB.md#staggered-rolling): batches start Stagger plus a
+	// random JitterMin..JitterMax seconds after the previous batch started, without waiting for it.
+	Staggered                     bool
+	Stagger, JitterMin, JitterMax int
 }
+
+// Staggered rolling limits (docs/JOB.md#staggered-rolling).
+const (
+	maxStaggerSeconds   = 3600 // JOB: each wait 0..3,600,000 ms
+	maxStaggeredBatches = 200  // JOB: job.execute.rolling.scatter.max-batch
+)
 
 // Tolerance is the failureTolerance input: N targets or N percent of the total.
 type Tolerance struct {
@@ -113,6 +126,7 @@ var (
 	enumScope     = []string{"biz", "biz_set"}
 	enumOperator  = []string{"lastModifier", "starter"}
 	enumRollMode  = []string{"1", "2", "3"}
+	enumRollExec  = []string{"serial", "staggered"}
 	enumLanguages = []string{"1", "2", "3", "4", "5"}
 )
 
@@ -308,6 +322,25 @@ func parseScript(ps *Problems, c *Config, f Form) {
 	if strings.ContainsAny(f.ScriptParam, "\r\n") {
 		ps.warn("scriptParam", "warn.param_newline")
 	}
+	parseWindowsInterpreter(ps, c, f)
+}
+
+// parseWindowsInterpreter checks windowsInterpreter as JOB does (docs/JOB.md#windows-interpreter): blank
+// is none; otherwise it must end in ".exe" (case-sensitive) and be at most 260 UTF-16 units. The form
+// shows it for inline Bat (2) and PowerShell (5) only; a value left in the hidden field otherwise is
+// not sent.
+func parseWindowsInterpreter(ps *Problems, c *Config, f Form) {
+	v := strings.TrimSpace(f.WinInterpreter)
+	if v == "" || c.ScriptSource != SourceInline || (c.ScriptLanguage != 2 && c.ScriptLanguage != 5) {
+		return
+	}
+	if !strings.HasSuffix(v, ".exe") {
+		ps.add("windowsInterpreter", "val.win_interpreter_exe", v)
+	}
+	if n := utf16Len(v); n > maxInterpreterLen {
+		ps.add("windowsInterpreter", "val.too_long_utf16", n, maxInterpreterLen)
+	}
+	c.WindowsInterpreter = v
 }
 
 func parseRolling(ps *Problems, c *Config, f Form) {
@@ -347,6 +380,22 @@ func parseRolling(ps *Problems, c *Config, f Form) {
 	}
 	m, _ := strconv.Atoi(mode)
 	c.Rolling = &Rolling{Expr: expr, Mode: m}
+	if parseEnum(ps, "rollingExecution", f.RollingExec, enumRollExec) != "staggered" {
+		return
+	}
+	r := c.Rolling
+	r.Staggered = true
+	r.Stagger = parseIntRange(ps, "rollingStaggerSeconds", f.RollingStagger, 0, maxStaggerSeconds)
+	r.JitterMin = parseIntRange(ps, "rollingJitterMinSeconds", f.RollingJitterMin, 0, maxStaggerSeconds)
+	r.JitterMax = parseIntRange(ps, "rollingJitterMaxSeconds", f.RollingJitterMax, 0, maxStaggerSeconds)
+	if r.JitterMin > r.JitterMax {
+		ps.add("rollingJitterMaxSeconds", "val.rolling_jitter_order", r.JitterMin, r.JitterMax)
+	}
+	if n, known := c.Targets.KnownCount(); known {
+		if bs, err := expr.Batches(n); err == nil && len(bs) > maxStaggeredBatches {
+			ps.add("rollingExpression", "val.rolling_staggered_batches", expr.String(), n, maxStaggeredBatches)
+		}
+	}
 }
 
 func parseWaiting(ps *Problems, c *Config, f Form, b Build) {

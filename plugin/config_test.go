@@ -122,6 +122,22 @@ func TestParse_Valid(t *testing.T) {
 			}
 		}},
 	}
+	cases = append(cases, []struct {
+		name  string
+		in    map[string]string
+		check func(t *testing.T, c *Config)
+	}{
+		{"windows interpreter trimmed, 260 units", base("scriptLanguage", "2", "windowsInterpreter", "  C:\\"+strings.Repeat("a", 253)+".exe "), func(t *testing.T, c *Config) {
+			if c.WindowsInterpreter != "C:\\"+strings.Repeat("a", 253)+".exe" {
+				t.Errorf("windows interpreter = %q", c.WindowsInterpreter)
+			}
+		}},
+		{"windows interpreter ignored for shell", base("windowsInterpreter", "not-a-program"), func(t *testing.T, c *Config) {
+			if c.WindowsInterpreter != "" {
+				t.Errorf("windows interpreter = %q, want none for a shell script", c.WindowsInterpreter)
+			}
+		}},
+	}...)
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -190,6 +206,14 @@ func TestParse_Invalid(t *testing.T) {
 		{"rolling percent range", base("rollingEnabled", "true", "rollingExpression", "101%"), "rollingExpression", "val.rolling_range"},
 		{"rolling mode", base("rollingEnabled", "true", "rollingExpression", "1", "rollingMode", "4"), "rollingMode", "val.enum"},
 		{"rolling too many batches", base("rollingEnabled", "true", "rollingExpression", "1", "hosts", manyHosts(600)), "rollingExpression", "val.rolling_batches"},
+		{"windows interpreter not exe", base("scriptLanguage", "2", "windowsInterpreter", `C:\Python\python`), "windowsInterpreter", "val.win_interpreter_exe"},
+		{"windows interpreter upper-case EXE", base("scriptLanguage", "5", "windowsInterpreter", `C:\Python\PYTHON.EXE`), "windowsInterpreter", "val.win_interpreter_exe"},
+		{"windows interpreter too long", base("scriptLanguage", "5", "windowsInterpreter", `C:\`+strings.Repeat("a", 254)+".exe"), "windowsInterpreter", "val.too_long_utf16"},
+		{"staggered fixed too big", base("rollingEnabled", "true", "rollingExpression", "1", "rollingExecution", "staggered", "rollingStaggerSeconds", "3601"), "rollingStaggerSeconds", "val.int_range"},
+		{"staggered min negative", base("rollingEnabled", "true", "rollingExpression", "1", "rollingExecution", "staggered", "rollingJitterMinSeconds", "-1"), "rollingJitterMinSeconds", "val.int_range"},
+		{"staggered min above max", base("rollingEnabled", "true", "rollingExpression", "1", "rollingExecution", "staggered", "rollingJitterMinSeconds", "5", "rollingJitterMaxSeconds", "4"), "rollingJitterMaxSeconds", "val.rolling_jitter_order"},
+		{"staggered over 200 batches", base("rollingEnabled", "true", "rollingExpression", "1", "rollingExecution", "staggered", "hosts", manyHosts(201)), "rollingExpression", "val.rolling_staggered_batches"},
+		{"rolling execution enum", base("rollingEnabled", "true", "rollingExpression", "1", "rollingExecution", "parallel"), "rollingExecution", "val.enum"},
 		{"wait enum", base("wait", "sleep"), "wait", "val.enum"},
 		{"callback base missing", base("wait", "callback"), "callbackBaseUrl", "val.callback_base_required"},
 		{"callback base scheme", base("wait", "callback", "callbackBaseUrl", "ftp://x"), "callbackBaseUrl", "val.url"},

@@ -20,6 +20,7 @@ type Form struct {
 	ScriptID         string `env:"scriptId"`
 	ScriptVersionID  string `env:"scriptVersionId"`
 	ScriptParam      string `env:"scriptParam"`
+	WinInterpreter   string `env:"windowsInterpreter"`
 	ParamSensitive   string `env:"paramSensitive, default=false"`
 	Timeout          string `env:"timeout, default=7200"`
 	AccountAlias     string `env:"accountAlias, default=root"`
@@ -32,6 +33,10 @@ type Form struct {
 	RollingEnabled   string `env:"rollingEnabled, default=false"`
 	RollingExpr      string `env:"rollingExpression"`
 	RollingMode      string `env:"rollingMode, default=1"`
+	RollingExec      string `env:"rollingExecution, default=serial"`
+	RollingStagger   string `env:"rollingStaggerSeconds, default=0"`
+	RollingJitterMin string `env:"rollingJitterMinSeconds, default=0"`
+	RollingJitterMax string `env:"rollingJitterMaxSeconds, default=0"`
 	Wait             string `env:"wait, default=poll"`
 	CallbackListen   string `env:"callbackListen"`
 	CallbackBaseURL  string `env:"callbackBaseUrl"`

@@ -35,6 +35,7 @@ func newSubmitRequest(c *Config, callbackURL string) *jobapi.SubmitRequest {
 	if c.ScriptParam != "" {
 		r.ScriptParam = base64.StdEncoding.EncodeToString([]byte(c.ScriptParam))
 	}
+	r.WindowsInterpreter = c.WindowsInterpreter
 	if c.AccountID > 0 {
 		r.AccountID = c.AccountID
 	} else {
@@ -50,6 +51,13 @@ func newSubmitRequest(c *Config, callbackURL string) *jobapi.SubmitRequest {
 	}
 	if c.Rolling != nil {
 		r.RollingConfig = &jobapi.RollingConfig{Expression: c.Rolling.Expr.String(), Mode: c.Rolling.Mode}
+		if c.Rolling.Staggered {
+			ms := func(s int) *int64 { v := int64(s) * 1000; return &v }
+			r.RollingConfig.ExecutionMode = 2
+			r.RollingConfig.WaitFixedMs = ms(c.Rolling.Stagger)
+			r.RollingConfig.WaitRandomMinMs = ms(c.Rolling.JitterMin)
+			r.RollingConfig.WaitRandomMaxMs = ms(c.Rolling.JitterMax)
+		}
 	}
 	return r
 }

@@ -63,6 +63,8 @@ func TestBuildRequest_Golden(t *testing.T) {
 		{"inline_hosts", base("hosts", "0:10.0.0.1\n10.0.0.2,#101 10.0.0.1", "scriptParam", "--env prod", "accountAlias", "deploy"), ""},
 		{"script_id_sensitive", base("scriptSource", "scriptId", "scriptId", "8bd6a1f0", "scriptParam", "token=abc", "paramSensitive", "true", "accountId", "1000"), ""},
 		{"rolling_callback", base("rollingEnabled", "true", "rollingExpression", "1  10%   100%", "rollingMode", "3", "callbackUrl", "https://hooks.example.com/job"), "https://hooks.example.com/job"},
+		{"rolling_staggered", base("rollingEnabled", "true", "rollingExpression", "1", "rollingMode", "2", "rollingExecution", "staggered", "rollingStaggerSeconds", "30", "rollingJitterMinSeconds", "0", "rollingJitterMaxSeconds", "3600"), ""},
+		{"windows_interpreter", base("scriptLanguage", "5", "scriptContent", "Write-Output hi", "windowsInterpreter", ` C:\Program Files\PowerShell\7\pwsh.exe `), ""},
 		{"containers", base("hosts", "", "containerFilters", `[{"kube_cluster_filter":{"cluster_uid_list":["BCS-K8S-00001"]},"kube_workload_filter":{"kind":"Deployment","workload_name_list":["api"]},"kube_pod_filter":{"label_selector":[{"key":"app","operator":"in","values":["api","web"]}],"label_selector_expr":"env!=dev"}},{"is_empty_filter":true,"fetch_any_one_container":true}]`), ""},
 	}
 	for _, tc := range cases {

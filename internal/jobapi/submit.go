@@ -9,21 +9,23 @@ import (
 // SubmitRequest is the body of bkci_plugin_fast_execute_script. Field order is the order of the JSON
 // written (Encode).
 type SubmitRequest struct {
-	ScopeType        string         `json:"bk_scope_type"`
-	ScopeID          string         `json:"bk_scope_id"`
-	ScriptVersionID  int64          `json:"script_version_id,omitempty"`
-	ScriptID         string         `json:"script_id,omitempty"`
-	ScriptContent    string         `json:"script_content,omitempty"`  // base64
-	ScriptLanguage   int            `json:"script_language,omitempty"` // 1 shell, 2 bat, 3 perl, 4 python, 5 powershell
-	ScriptParam      string         `json:"script_param,omitempty"`    // base64
-	IsParamSensitive bool           `json:"is_param_sensitive"`
-	Timeout          int            `json:"timeout"` // seconds
-	AccountID        int64          `json:"account_id,omitempty"`
-	AccountAlias     string         `json:"account_alias,omitempty"`
-	TaskName         string         `json:"task_name"`
-	ExecuteTarget    ExecuteTarget  `json:"execute_target"`
-	Callback         *Callback      `json:"callback,omitempty"`
-	RollingConfig    *RollingConfig `json:"rolling_config,omitempty"`
+	ScopeType       string `json:"bk_scope_type"`
+	ScopeID         string `json:"bk_scope_id"`
+	ScriptVersionID int64  `json:"script_version_id,omitempty"`
+	ScriptID        string `json:"script_id,omitempty"`
+	ScriptContent   string `json:"script_content,omitempty"`  // base64
+	ScriptLanguage  int    `json:"script_language,omitempty"` // 1 shell, 2 bat, 3 perl, 4 python, 5 powershell
+	ScriptParam     string `json:"script_param,omitempty"`    // base64
+	// WindowsInterpreter runs the script on Windows targets with this program (ends in .exe).
+	WindowsInterpreter string         `json:"windows_interpreter,omitempty"`
+	IsParamSensitive   bool           `json:"is_param_sensitive"`
+	Timeout            int            `json:"timeout"` // seconds
+	AccountID          int64          `json:"account_id,omitempty"`
+	AccountAlias       string         `json:"account_alias,omitempty"`
+	TaskName           string         `json:"task_name"`
+	ExecuteTarget      ExecuteTarget  `json:"execute_target"`
+	Callback           *Callback      `json:"callback,omitempty"`
+	RollingConfig      *RollingConfig `json:"rolling_config,omitempty"`
 }
 
 // ExecuteTarget is what a job runs on: hosts, dynamic groups, topology nodes and Kubernetes containers.
@@ -107,6 +109,12 @@ type Callback struct {
 type RollingConfig struct {
 	Expression string `json:"expression"`
 	Mode       int    `json:"mode"`
+	// ExecutionMode 2 starts batches staggered (JOB master from 2026-07; older JOB ignores it and the
+	// waits and runs serially). With 2, JOB requires all three waits, each 0..3,600,000 ms, min ≤ max.
+	ExecutionMode   int    `json:"execution_mode,omitempty"`
+	WaitFixedMs     *int64 `json:"batch_start_wait_fixed_ms,omitempty"`
+	WaitRandomMinMs *int64 `json:"batch_start_wait_random_min_ms,omitempty"`
+	WaitRandomMaxMs *int64 `json:"batch_start_wait_random_max_ms,omitempty"`
 }
 
 // Encode returns r as the JSON the submit sends: fields in declaration order, <, > and & as they

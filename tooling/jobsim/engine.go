@@ -108,10 +108,17 @@ type job struct {
 	mode         int
 	expr         string
 	orphan       bool
-	byKey        map[objKey]*task
-	stopFinal    int
-	ctx          context.Context
-	cancel       context.CancelFunc
+	// Staggered rolling (execution_mode 2): the waits in ms, each batch's planned start (ms since the
+	// epoch, ScatterBatchTimeCalculator) and its targets still running.
+	staggered                   bool
+	waitFixed, waitMin, waitMax int64
+	dispatch                    []int64
+	batchPending                []int
+	batchesDone                 int
+	byKey                       map[objKey]*task
+	stopFinal                   int
+	ctx                         context.Context
+	cancel                      context.CancelFunc
 }
 
 // Gate holds targets (or rolling batches) until opened.
@@ -198,6 +205,10 @@ func (s *Sim) startJob(j *job) {
 	j.status, j.started = StatusRunning, now
 	j.stepStatus = StatusRunning // the one step starts and ends with the job
 	j.ctx, j.cancel = context.WithCancel(context.Background())
+	if j.staggered {
+		s.startStaggered(j, now)
+		return
+	}
 	s.runBatch(j, 0)
 }
 
@@ -257,6 +268,11 @@ func (s *Sim) finishTask(w *work, r result) {
 		tk.status, tk.errorCode, tk.exitCode, tk.tag = TargetTerminateOK, 126, nil, nil
 	} else {
 		tk.status, tk.errorCode, tk.exitCode, tk.tag = r.status, r.errorCode, r.exitCode, r.tag
+	}
+	if j.staggered {
+		s.notify()
+		s.staggeredTaskDone(j, w.batch)
+		return
 	}
 	j.pending--
 	s.notify()

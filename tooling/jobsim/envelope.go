@@ -20,6 +20,7 @@ const (
 	CodeMissingOrIllegalArg = 1241007
 	CodeIllegalParamReason  = 1241010
 	CodeNotSupported        = 1241011
+	CodeIllegalWithReason   = 1241012
 	CodeScriptNotExist      = 1243001
 	CodeAppNotExist         = 1243049
 	CodeHostInvalid         = 1244002
@@ -62,6 +63,7 @@ var messages = map[string][2]string{
 	"1241002": {"Invalid request parameters", "请求参数不合法"},
 	"1241003": {"Unsupported operation", "不支持的操作"},
 	"1241007": {"Missing or invalid request parameter [{0}]", "请求参数[{0}]缺失或不合法"},
+	"1241012": {"{0}", "{0}"},
 	"1241010": {"Invalid request parameter [{0}], reason: {1}", "请求参数[{0}]不合法，原因：{1}"},
 	"1241011": {"Not support yet", "尚未支持的功能"},
 	"1243001": {"Script not exist", "脚本不存在"},
@@ -104,6 +106,8 @@ var messages = map[string][2]string{
 	"RollingType_illegal":     {"Illegal rolling type", "滚动类型取值不合法"},
 	"RollingMode_illegal":     {"Illegal rolling mode", "滚动机制取值不合法"},
 	"RollingExecMode_illegal": {"Rolling execution mode value is illegal", "滚动批次执行模式取值不合法"},
+	"RollingWait_null":        {"Batch start wait (ms) cannot be null in parallel scatter mode", "并行错峰模式下批次间延迟(毫秒)不可为空"},
+	"RollingWait_range":       {"Batch start wait (ms) must be between 0 and 3600000", "批次间延迟(毫秒)必须在0到3600000之间"},
 	"RollingExpr_blank":       {"Rolling expression cannot be blank", "目标执行对象滚动分批策略表达式不可为空"},
 	"ContentTooLong":          {"script_content Field content too long limit:MEDIUMTEXT", "script_content 字段过长 limit:MEDIUMTEXT"},
 	"ParamTooLong":            {"script_paramField content too long limit:TEXT", "script_param字段过长 limit:TEXT"},

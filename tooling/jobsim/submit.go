@@ -426,7 +426,7 @@ func (s *Sim) validateSubmit(r *submitReq) *apiError {
 	if !blank(r.winInterp) && !strings.HasSuffix(strings.TrimSpace(*r.winInterp), ".exe") {
 		return validationErr("WinInterpSuffix")
 	}
-	if r.winInterp != nil && len([]rune(*r.winInterp)) > 260 {
+	if r.winInterp != nil && len(utf16.Encode([]rune(*r.winInterp))) > 260 { // MaxLength: Java length, untrimmed
 		return validationErr("WinInterpLength")
 	}
 	if r.timeout != nil {
@@ -493,6 +493,16 @@ func (s *Sim) validateSubmit(r *submitReq) *apiError {
 		}
 		if rr.execMode != nil && *rr.execMode != 1 && *rr.execMode != 2 {
 			return validationErr("RollingExecMode_illegal")
+		}
+		if rr.execMode != nil && *rr.execMode == 2 { // the Parallel validation group
+			for _, w := range []*int64{rr.waitFixed, rr.waitMin, rr.waitMax} {
+				if w == nil {
+					return validationErr("RollingWait_null")
+				}
+				if *w < 0 || *w > 3600000 {
+					return validationErr("RollingWait_range")
+				}
+			}
 		}
 		if (rr.typ == nil || *rr.typ == 1) && blank(rr.expr) {
 			return validationErr("RollingExpr_blank")
@@ -563,8 +573,9 @@ func (s *Sim) handleSubmit(rc *reqCtx) (any, *apiError) {
 		}
 	}
 	// executeFastTask: rolling config checks, then the script.
-	if r.rolling != nil && r.rolling.execMode != nil && *r.rolling.execMode == 2 {
-		return nil, jobErr(CodeNotSupported)
+	staggered := r.rolling != nil && r.rolling.execMode != nil && *r.rolling.execMode == 2
+	if staggered && (*r.rolling.waitMax < *r.rolling.waitMin || (r.rolling.typ != nil && *r.rolling.typ == 2)) {
+		return nil, jobErr(CodeIllegalWithReason, "rolling_config") // validateScatterConfig
 	}
 	if r.rolling != nil && r.rolling.typ != nil && *r.rolling.typ == 2 {
 		return nil, jobErr(CodeNotSupported)
@@ -665,6 +676,13 @@ func (s *Sim) handleSubmit(rc *reqCtx) (any, *apiError) {
 			j.mode = int(*r.rolling.mode)
 		}
 		j.batches, rollErr = rollingBatches(j.expr, len(tasks))
+		if staggered && rollErr == nil {
+			if len(j.batches) > maxStaggeredBatches { // validateRollingBatchCountForFastJob: before the rows
+				return nil, jobErr(CodeIllegalWithReason, "Rolling batch can not be greater than 200")
+			}
+			j.staggered = true
+			j.waitFixed, j.waitMin, j.waitMax = *r.rolling.waitFixed, *r.rolling.waitMin, *r.rolling.waitMax
+		}
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()

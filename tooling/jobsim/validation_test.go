@@ -39,6 +39,8 @@ func TestSubmitValidation(t *testing.T) {
 		{name: "script of other business", mutate: func(b map[string]any) { b["bk_scope_id"] = "3"; b["script_id"] = "demo-hello" }, code: CodeScriptNotExist},
 		{name: "draft version", mutate: func(b map[string]any) { b["script_version_id"] = 1002 }, code: CodeScriptNotExecutable, msg: "Draft"},
 		{name: "dangerous script", mutate: func(b map[string]any) { b["script_content"] = b64("rm -rf /") }, code: CodeDangerousScript},
+		{name: "windows interpreter upper-case suffix", mutate: func(b map[string]any) { b["windows_interpreter"] = "C:\\PY.EXE" }, code: CodeBadRequest, msg: "must end with suffix: .exe"},
+		{name: "windows interpreter 261 UTF-16 units", mutate: func(b map[string]any) { b["windows_interpreter"] = "C:\\" + strings.Repeat("😀", 128) + ".exe" }, code: CodeBadRequest, msg: "cannot exceed 260"},
 		{name: "windows interpreter", mutate: func(b map[string]any) { b["windows_interpreter"] = "C:\\python" }, code: CodeBadRequest, msg: "must end with suffix: .exe"},
 		{name: "empty target object", mutate: func(b map[string]any) { b["execute_target"] = map[string]any{} }, code: CodeBadRequest, msg: "execute target can not be empty"},
 		{name: "missing target", mutate: func(b map[string]any) { delete(b, "execute_target") }, code: CodeTargetEmpty, msg: "Step [test-task]"},
