@@ -45,7 +45,7 @@ const (
 )
 
 // pkAllPlatforms is the release matrix (issue 6): what task.json's execution.os must list.
-var pkAllPlatforms = []string{"linux/amd64", "linux/arm64", "darwin/amd64", "darwin/arm64", "windows/386", "windows/amd64"}
+var pkAllPlatforms = []string{"linux/amd64", "linux/arm64", "darwin/amd64", "darwin/arm64", "windows/386"}
 
 // pkFile is one file of the unpacked zip.
 type pkFile struct {

@@ -64,7 +64,11 @@ func (s *step) loadInput() error {
 // the private config and the build variables, with OnCancel "terminate": all the post action needs.
 func (s *step) loadConfig(ctx context.Context) (*Config, error) {
 	env := envLookuper(s.env.Getenv)
-	priv, missing, err := bkci.LoadPrivateConfig(ctx, s.in, env)
+	var api map[string]string
+	if !s.in.HasPrivateConfig() {
+		api = s.privateConfigFromBuildAPI(ctx)
+	}
+	priv, missing, err := bkci.LoadPrivateConfig(ctx, s.in, api, env)
 	if err != nil {
 		return nil, fmt.Errorf("private config: %w", err)
 	}

@@ -77,6 +77,8 @@ type step struct {
 	// unknownTask is the task name of a job the submit may have created that the look-up did not find.
 	unknownTask string
 	w           *watcher // the watcher of the job, once it is followed
+	// linkDone is closed when the report of the job's link to BK-CI is over (nil: none under way).
+	linkDone chan struct{}
 }
 
 func (s *step) outputPath() string {
@@ -96,6 +98,7 @@ func (s *step) outputPath() string {
 
 // finish writes output.json from o and returns the exit code.
 func (s *step) finish(o *outcome) int {
+	s.waitLink()
 	out := &bkci.Output{Data: s.data}
 	if out.Data == nil {
 		out.Data = map[string]bkci.Data{}

@@ -126,6 +126,7 @@ func (s *step) submitted(sub jobapi.Submitted, listener *wait.Listener) jobapi.S
 	s.log.Info(s.t("msg.submitted", sub.JobInstanceID, sub.JobInstanceName))
 	if u := s.jobURL(); u != "" {
 		s.log.Info(s.t("msg.job_link", u))
+		s.reportLink(u)
 	}
 	return sub
 }

@@ -54,6 +54,7 @@ func TestCheckTask(t *testing.T) {
 		{"no default", rep(`"jobFastExecuteScript.exe", "demands": [], "defaultFlag": true`, `"jobFastExecuteScript.exe", "demands": [], "defaultFlag": false`), "0 defaultFlag"},
 		{"flag type", rep(`"defaultFlag": false`, `"defaultFlag": "false"`), "true or false"},
 		{"duplicate", rep(`"osArch": "arm64", "packagePath": "bin/linux_arm64/`, `"osArch": "amd64", "packagePath": "bin/linux_amd64/`), "twice"},
+		{"windows amd64", rep(`"osArch": "386", "packagePath": "bin/windows_386/`, `"osArch": "amd64", "packagePath": "bin/windows_amd64/`), "386 only"},
 		{"odd arch", rep(`"osArch": "arm64"`, `"osArch": "../x"`), "plain names"},
 		{"top-level path", rep(`"packagePath": "bin/linux_amd64/jobFastExecuteScript",
     "os"`, `"packagePath": "bin/jobFastExecuteScript",
@@ -94,7 +95,7 @@ func TestCheckTask_Repository(t *testing.T) {
 	for _, p := range plats {
 		got = append(got, p.String())
 	}
-	want := "linux/amd64 linux/arm64 darwin/amd64 darwin/arm64 windows/386 windows/amd64"
+	want := "linux/amd64 linux/arm64 darwin/amd64 darwin/arm64 windows/386"
 	if strings.Join(got, " ") != want {
 		t.Errorf("platforms %v, want %s", got, want)
 	}

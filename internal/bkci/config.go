@@ -44,18 +44,22 @@ type PrivateConfig struct {
 }
 
 // LoadPrivateConfig reads the private config from in's bkSensitiveConfInfo or, when that holds
-// no value at all (local runs and tests), from env (either may be nil). The environment is never
+// no value at all, from api (what BK-CI's build API gave for it: an agent started with
+// BK_CI_ATOM_PRIVATE_CONFIG_WRITE_SWITCH=false leaves it out of input.json, docs/BKCI.md#the-build-api)
+// or, when that holds no value either (local runs and tests), from env (any may be nil). The environment is never
 // mixed in once an administrator has set private config: under BK-CI every pipeline variable is
 // exported to the plugin, so a variable named BK_USERNAME must not choose the operator. Within
 // the source the canonical key is tried before its alias. Values are trimmed of surrounding white
 // space and an empty value counts as unset. The canonical names of missing required keys
 // (BK_JOB_API_URL, BK_APP_CODE, BK_APP_SECRET) are returned in that order; the error is only
 // for failures of envconfig itself.
-func LoadPrivateConfig(ctx context.Context, in *Input, env envconfig.Lookuper) (PrivateConfig, []string, error) {
+func LoadPrivateConfig(ctx context.Context, in *Input, api map[string]string, env envconfig.Lookuper) (PrivateConfig, []string, error) {
 	var cfg PrivateConfig
 	l := &configLookuper{}
 	if sens := in.Sensitive(); anyValue(sens) {
 		l.sources = append(l.sources, envconfig.MapLookuper(sens))
+	} else if anyValue(api) {
+		l.sources = append(l.sources, envconfig.MapLookuper(api))
 	} else if env != nil {
 		l.sources = append(l.sources, env)
 	}
@@ -74,6 +78,9 @@ func LoadPrivateConfig(ctx context.Context, in *Input, env envconfig.Lookuper) (
 	}
 	return cfg, missing, nil
 }
+
+// HasPrivateConfig reports whether input.json's bkSensitiveConfInfo holds a value.
+func (in *Input) HasPrivateConfig() bool { return anyValue(in.Sensitive()) }
 
 // anyValue reports whether m has a value that is not white space.
 func anyValue(m map[string]string) bool {

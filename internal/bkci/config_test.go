@@ -38,6 +38,7 @@ func TestLoadPrivateConfig(t *testing.T) {
 		name        string
 		sens        map[string]string // nil: no input at all
 		env         map[string]string // nil: no env lookuper
+		api         map[string]string // what the build API gave
 		want        PrivateConfig
 		wantMissing []string
 	}{
@@ -104,6 +105,20 @@ func TestLoadPrivateConfig(t *testing.T) {
 			want: PrivateConfig{AppCode: "x"}, wantMissing: []string{KeyJobAPIURL, KeyAppSecret},
 		},
 		{
+			name: "build API when input.json has none", sens: map[string]string{KeyUsername: " "}, api: full,
+			env: map[string]string{KeyUsername: "from-a-pipeline-variable"},
+			want: PrivateConfig{JobAPIURL: full[KeyJobAPIURL], AppCode: "bk_ci", AppSecret: "s3cr3t",
+				JobWebURL: "https://job", Username: "admin", TenantID: "t1", CACert: "PEM"},
+		},
+		{
+			name: "input.json wins over the build API", sens: map[string]string{KeyAppCode: "in"}, api: full,
+			want: PrivateConfig{AppCode: "in"}, wantMissing: []string{KeyJobAPIURL, KeyAppSecret},
+		},
+		{
+			name: "empty build API answer: env", api: map[string]string{KeyAppCode: ""}, env: map[string]string{KeyAppCode: "e"},
+			want: PrivateConfig{AppCode: "e"}, wantMissing: []string{KeyJobAPIURL, KeyAppSecret},
+		},
+		{
 			name: "nothing at all", wantMissing: []string{KeyJobAPIURL, KeyAppCode, KeyAppSecret},
 		},
 	}
@@ -118,7 +133,7 @@ func TestLoadPrivateConfig(t *testing.T) {
 			if tt.env != nil {
 				env = envconfig.MapLookuper(tt.env)
 			}
-			got, missing, err := LoadPrivateConfig(context.Background(), in, env)
+			got, missing, err := LoadPrivateConfig(context.Background(), in, tt.api, env)
 			if err != nil {
 				t.Fatal(err)
 			}

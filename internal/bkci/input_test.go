@@ -284,6 +284,6 @@ func FuzzLoadInput(f *testing.F) {
 			}
 		}
 		_ = in.Sensitive()
-		_, _, _ = LoadPrivateConfig(context.Background(), in, nil)
+		_, _, _ = LoadPrivateConfig(context.Background(), in, nil, nil)
 	})
 }

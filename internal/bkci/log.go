@@ -13,6 +13,7 @@ import (
 // Log command prefixes understood by BK-CI (worker Constants.kt, LoggerService.kt, log-colour docs).
 const (
 	prefixWarning  = "##[warning]"
+	prefixDebug    = "##[debug]" // worker-common Constants.kt LOG_DEBUG_FLAG: shown only with debug logs
 	prefixError    = "##[error]"
 	prefixCommand  = "##[command]"
 	prefixGroup    = "##[group]"
@@ -73,6 +74,9 @@ func (l *Log) Info(s string) { l.lines("", s) }
 
 // Infof formats like fmt.Sprintf and writes the result as Info.
 func (l *Log) Infof(format string, args ...any) { l.lines("", fmt.Sprintf(format, args...)) }
+
+// Debug writes s as debug lines, which BK-CI shows only when the user asks for debug logs.
+func (l *Log) Debug(s string) { l.lines(prefixDebug, s) }
 
 // Warn writes s as warning lines (`##[warning]`, yellow); every line gets the prefix.
 func (l *Log) Warn(s string) { l.lines(prefixWarning, s) }

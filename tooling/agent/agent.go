@@ -81,10 +81,20 @@ type Step struct {
 	// TimerStart is when BK-CI started the step's timer (zero: now). The worker writes .sdk.json a
 	// moment later, before it downloads the plugin: its mtime is set to TimerStart.
 	TimerStart time.Time
-	Env        map[string]string // extra environment, after the worker's
-	Args       []string          // e.g. --postAction=terminate
-	Stdout     io.Writer         // also captured
-	Stderr     io.Writer         // also captured
+	// SDK is the build API a worker on an agent writes into .sdk.json (nil: none, as an old worker);
+	// a test points Gateway at a fake build API.
+	SDK    *SDK
+	Env    map[string]string // extra environment, after the worker's
+	Args   []string          // e.g. --postAction=terminate
+	Stdout io.Writer         // also captured
+	Stderr io.Writer         // also captured
+}
+
+// SDK is the part of .sdk.json that reaches the build API (MarketAtomTask.kt writeSdkEnv).
+type SDK struct {
+	Gateway   string // e.g. the fake build API's base URL
+	AgentID   string
+	SecretKey string // sent by the plugin as X-DEVOPS-AGENT-SECRET-KEY only
 }
 
 // Unset as an Input value leaves a form input out of the saved step (or a variable out of the build).
@@ -256,8 +266,13 @@ func (s *Step) Prepare(ctx context.Context) (*exec.Cmd, *Buffer, *Buffer, error)
 // file gets to it.
 func (s *Step) writeSDK(vars map[string]string) error {
 	p := filepath.Join(s.DataDir, ".sdk.json")
-	b, _ := json.Marshal(map[string]any{"buildType": "DOCKER", "buildId": vars["BK_CI_BUILD_ID"],
-		"taskId": vars["BK_CI_BUILD_TASK_ID"], "executeCount": 1, "vmSeqId": "1"})
+	m := map[string]any{"buildType": "DOCKER", "buildId": vars["BK_CI_BUILD_ID"],
+		"taskId": vars["BK_CI_BUILD_TASK_ID"], "executeCount": 1, "vmSeqId": "1"}
+	if s.SDK != nil { // the fields of MarketAtomTask.kt SdkEnv on an agent (BuildType.AGENT)
+		m["buildType"], m["projectId"], m["agentId"], m["secretKey"] = "AGENT", vars["BK_CI_PROJECT_NAME"], s.SDK.AgentID, s.SDK.SecretKey
+		m["gateway"], m["fileGateway"] = s.SDK.Gateway, ""
+	}
+	b, _ := json.Marshal(m)
 	if err := os.WriteFile(p, b, 0o600); err != nil {
 		return err
 	}

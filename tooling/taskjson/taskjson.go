@@ -57,6 +57,11 @@ func Execution(b []byte, binary string) ([]Platform, error) {
 			return nil, fmt.Errorf("%s: %s is listed twice", where, p)
 		}
 		seen[p.String()] = true
+		if p.OS == "windows" && p.Arch != "386" {
+			// The store looks every Windows agent up as 386 (bk-ci store GolangAtomBusHandleHandleServiceImpl.kt
+			// handleOsArch; docs/CONTRACT.md#package): another Windows entry is never downloaded.
+			return nil, fmt.Errorf("%s: windows/%s is never used: BK-CI looks Windows up as 386 only", where, p.Arch)
+		}
 		base := binary
 		if p.OS == "windows" {
 			base += ".exe"
