@@ -478,12 +478,23 @@ func stepDeadline(minutes string, elapsed time.Duration) time.Duration {
 // times the rolling batches plus margins; never beyond the step's own deadline.
 func (c *Config) EffectiveWait() time.Duration {
 	w := c.WaitTimeout
-	if w == 0 {
+	switch {
+	case w != 0:
+	case c.Rolling != nil && c.Rolling.Staggered:
+		// Batches overlap: the last one starts at most (batches-1) × (fixed + largest random) seconds
+		// after the first, then runs for at most the script timeout (docs/JOB.md#staggered-rolling).
+		// JOB ignores the rolling mode here, so no batch waits for a confirmation.
+		n := c.batches()
+		if n == rolling.MaxBatches { // the number of targets is known only once JOB resolves them
+			n = maxStaggeredBatches
+		}
+		gap := time.Duration(c.Rolling.Stagger+c.Rolling.JitterMax) * time.Second
+		w = time.Duration(n-1)*gap + time.Duration(c.Timeout)*time.Second + waitMarginPerBatch + waitMarginBase
+	case c.Rolling != nil && c.Rolling.Mode == 3:
+		w = c.StepDeadline
+	default:
 		per := time.Duration(c.Timeout)*time.Second + waitMarginPerBatch
 		w = time.Duration(c.batches())*per + waitMarginBase
-		if c.Rolling != nil && c.Rolling.Mode == 3 {
-			w = c.StepDeadline
-		}
 	}
 	if c.StepDeadline > 0 && w > c.StepDeadline {
 		w = c.StepDeadline

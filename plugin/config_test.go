@@ -524,3 +524,25 @@ func TestParse_AllowedVariables(t *testing.T) {
 		t.Error("the default allows something")
 	}
 }
+
+// TestEffectiveWait_Staggered: staggered batches overlap, so the default wait is the last batch's
+// latest start ((batches-1) × (fixed + largest random delay)) plus one script timeout and the margins,
+// not a timeout per batch.
+func TestEffectiveWait_Staggered(t *testing.T) {
+	t.Parallel()
+	in := base("hosts", "0:10.0.0.1 0:10.0.0.2 0:10.0.0.3 0:10.0.0.4", "timeout", "600", "rollingEnabled", "true",
+		"rollingExpression", "1", "rollingExecution", "staggered", "rollingStaggerSeconds", "10", "rollingJitterMaxSeconds", "5")
+	c, ps := parseInputs(t, in)
+	if c == nil {
+		t.Fatalf("refused: %+v", ps.Errors)
+	}
+	want := 3*15*time.Second + 600*time.Second + waitMarginPerBatch + waitMarginBase
+	if got := c.EffectiveWait(); got != want {
+		t.Errorf("staggered wait %v, want %v", got, want)
+	}
+	in["rollingExecution"] = "serial"
+	c, _ = parseInputs(t, in)
+	if got, serial := c.EffectiveWait(), 4*(600*time.Second+waitMarginPerBatch)+waitMarginBase; got != serial {
+		t.Errorf("serial wait %v, want %v", got, serial)
+	}
+}
