@@ -29,7 +29,8 @@ var hostileVars = map[string]string{
 	"rollingMode": "3", "wait": "callback", "callbackListen": "0.0.0.0:1", "callbackBaseUrl": "http://10.6.6.6:1",
 	"callbackUrl": "http://10.6.6.6/cb", "waitTimeout": "1", "onCancel": "leave", "operator": "starter",
 	"failureTolerance": "100%", "logMode": "none", "extractVars": "false", "dryRun": "true", "formVersion": "99",
-	"allowedVariables": "PATH, LD_PRELOAD",
+	"allowedVariables": "PATH, LD_PRELOAD", "windowsInterpreter": "C:\\evil.exe", "rollingExecution": "staggered",
+	"rollingStaggerSeconds": "9", "rollingJitterMinSeconds": "1", "rollingJitterMaxSeconds": "2",
 }
 
 // TestPipelineVariablesNeverFillFields: a step whose user set only the topology node runs on that
