@@ -640,8 +640,11 @@ case " $* " in *" $JOBSIM_TARGET_LABEL "*) job_fail "bad-$JOBSIM_TARGET_LABEL";;
 			"success", 0, "success", "3", []string{"0:10.0.0.2", "0:10.0.0.3"}, []string{"0:10.0.0.1"}},
 		{"rolling mode 2 beyond tolerance", "0:10.0.0.1 0:10.0.0.3", append([]string{"failureTolerance", "33%"}, rolling2...),
 			"failure", 1, "failed", "3", []string{"0:10.0.0.2"}, []string{"0:10.0.0.1", "0:10.0.0.3"}},
-		{"partial failure", "0:10.0.0.3", []string{"failureTolerance", "2"},
-			"failure", 1, "failed", "4", []string{"0:10.0.0.1", "0:10.0.0.2"}, []string{"0:10.0.0.3"}},
+		// Issue 17: a job JOB ends 4 in which every target ran passes within the tolerance (it used to fail).
+		{"failed job within tolerance", "0:10.0.0.3", []string{"failureTolerance", "2"},
+			"success", 0, "success", "4", []string{"0:10.0.0.1", "0:10.0.0.2"}, []string{"0:10.0.0.3"}},
+		{"failed job beyond tolerance", "0:10.0.0.1 0:10.0.0.3", []string{"failureTolerance", "1"},
+			"failure", 1, "failed", "4", []string{"0:10.0.0.2"}, []string{"0:10.0.0.1", "0:10.0.0.3"}},
 		{"total failure", "0:10.0.0.1 0:10.0.0.2 0:10.0.0.3", nil,
 			"failure", 1, "failed", "4", nil, demoLabels},
 	} {
@@ -657,6 +660,7 @@ case " $* " in *" $JOBSIM_TARGET_LABEL "*) job_fail "bad-$JOBSIM_TARGET_LABEL";;
 				"success_count": strconv.Itoa(len(tc.ok)), "failed_count": strconv.Itoa(len(tc.bad)),
 				"success_targets": strings.Join(tc.ok, ","), "failed_targets": strings.Join(tc.bad, ","),
 				"job_instance_id": "10001", "step_instance_id": "100010",
+				"not_started_count": "0", "not_started_targets": "",
 			}
 			for k, v := range want {
 				if got := res.out.Get("data." + k); !got.Exists() || got.Get("value").String() != v || got.Get("type").String() != "string" {

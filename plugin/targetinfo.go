@@ -17,6 +17,10 @@ type target struct {
 	logged bool // its log was read
 }
 
+// notStarted reports whether the target never ran (JOB's status 5, waiting, in a finished job: a
+// rolling stop, a terminate before its batch).
+func (t *target) notStarted() bool { return t.res.Status == jobstatus.TargetWaiting }
+
 // label names an execute object as docs/CONTRACT.md#labels says.
 func label(o jobapi.ExecuteObject) string {
 	switch {
