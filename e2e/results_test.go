@@ -1253,3 +1253,43 @@ func TestLogs_BrokenAnswersReadInPieces(t *testing.T) {
 		})
 	}
 }
+
+// TestLabels_FailedTargetsGoBackIn (issue 17, item 3): failed_targets of one run, pasted as written into
+// hosts of a second run, select exactly the hosts that failed: two hosts sharing a cloud area and IP
+// (labelled cloud:ip#hostId) and an IPv6-only host (cloud:[ipv6]#hostId, JOB takes it by host id only).
+func TestLabels_FailedTargetsGoBackIn(t *testing.T) {
+	t.Parallel()
+	inv := jobsim.DemoInventory()
+	inv.Hosts = append(inv.Hosts,
+		jobsim.Host{ID: 301, BizID: 2, IP: "10.9.9.9", AgentID: "a301"},
+		jobsim.Host{ID: 302, BizID: 2, IP: "10.9.9.9", AgentID: "a302"},
+		jobsim.Host{ID: 401, BizID: 2, IPv6: "fd00::41", AgentID: "a401"})
+	sim := startSim(t, jobsim.Options{Inventory: inv})
+	script := "case \"$JOBSIM_HOST_ID\" in 102|302|401) exit 3;; esac\necho ok\n"
+	first := newStep(t, sim, "hosts", "#101 #102 #301 #302 #401", "scriptContent", script).run()
+	first.wantStatus(t, "failure", 1, "failed")
+	failed := first.data("failed_targets")
+	if want := "0:10.0.0.2,0:10.9.9.9#302,0:[fd00::41]#401"; failed != want {
+		t.Fatalf("failed_targets = %q, want %q", failed, want)
+	}
+	if ok := first.data("success_targets"); ok != "0:10.0.0.1,0:10.9.9.9#301" {
+		t.Errorf("success_targets = %q", ok)
+	}
+	second := newStep(t, sim, "hosts", failed, "scriptContent", "echo again\n").run()
+	second.wantStatus(t, "success", 0, "success")
+	if second.data("success_targets") != failed {
+		t.Errorf("second run's targets %q, want the first run's failed %q", second.data("success_targets"), failed)
+	}
+	jobs := sim.Jobs()
+	if len(jobs) != 2 {
+		t.Fatalf("%d jobs", len(jobs))
+	}
+	var ids []int64
+	for _, tg := range jobs[1].Targets {
+		ids = append(ids, tg.HostID)
+	}
+	slices.Sort(ids)
+	if !slices.Equal(ids, []int64{102, 302, 401}) {
+		t.Errorf("the second run ran on hosts %v, want 102 302 401", ids)
+	}
+}

@@ -38,7 +38,7 @@ func (s *step) results(ctx context.Context, w *watcher, final *jobapi.JobStatus)
 		s.data["step_instance_id"] = bkci.StringData(fmt.Sprint(sub.StepInstanceID))
 	}
 	s.lastCode = final.Job.Status
-	targets := targetsOf(final, s.log.Redact)
+	targets := targetsOf(final, s.log.Redact, s.cfg.Targets.KeepID)
 	var vars *logvars.Collector
 	if s.cfg.ExtractVars {
 		vars = logvars.NewCollector(func(name string) bool { return reservedOutputs[name] })

@@ -3,6 +3,7 @@ package plugin
 import (
 	"sort"
 	"strconv"
+	"strings"
 
 	"jobfastexecutescript/internal/jobapi"
 	"jobfastexecutescript/internal/jobstatus"
@@ -32,6 +33,9 @@ func label(o jobapi.ExecuteObject) string {
 		return "container:" + o.Container.Name + "@" + id
 	case o.Host != nil && o.Host.IP != "":
 		return strconv.FormatInt(o.Host.CloudID, 10) + ":" + o.Host.IP
+	case o.Host != nil && o.Host.IPv6 != "" && o.Host.HostID > 0:
+		// JOB takes an IPv6-only host by host id only: the label carries it, as hosts reads it.
+		return strconv.FormatInt(o.Host.CloudID, 10) + ":[" + o.Host.IPv6 + "]#" + strconv.FormatInt(o.Host.HostID, 10)
 	case o.Host != nil && o.Host.IPv6 != "":
 		return strconv.FormatInt(o.Host.CloudID, 10) + ":[" + o.Host.IPv6 + "]"
 	case o.Host != nil && o.Host.HostID != 0:
@@ -46,14 +50,14 @@ func label(o jobapi.ExecuteObject) string {
 // uniqueLabels). Every string JOB sent that the step shows (label, tag, IP, names) is masked with
 // redact here, where it enters the step's results: the outputs, the summary, the report and its
 // result.json all read it from the target (see maskResult).
-func targetsOf(st *jobapi.JobStatus, redact func(string) string) []*target {
+func targetsOf(st *jobapi.JobStatus, redact func(string) string, keepID map[int64]bool) []*target {
 	var results []jobapi.ObjectResult
 	for _, step := range st.Steps {
 		for _, r := range step.Results {
 			results = append(results, maskResult(r, redact))
 		}
 	}
-	labels := uniqueLabels(results, redact)
+	labels := uniqueLabels(results, redact, keepID)
 	out := make([]*target, len(results))
 	for i, r := range results {
 		out[i] = &target{label: labels[i], res: r, ok: jobstatus.TargetSuccess(r.Status)}
@@ -63,12 +67,15 @@ func targetsOf(st *jobapi.JobStatus, redact func(string) string) []*target {
 }
 
 // uniqueLabels labels each result (label). Objects that would share a label, two hosts with one cloud
-// area and IP say, are told apart by their resource: "0:10.0.0.1 (host 101)". Each target then has its
-// own sub-tag, list entry, report row and variables; "first in label order" stays well defined.
+// area and IP say, are told apart by their resource id: "0:10.0.0.1#101", which the hosts field reads
+// back as host 101 (parseHosts), so a failed list pasted into a later step selects the same hosts. Each
+// target then has its own sub-tag, list entry, report row and variables; "first in label order" stays
+// well defined. A host the user named by such a label (keepID: hosts gave it as cloud:ip#hostId) keeps
+// the host id in its label, so that the label selects it again though it is alone in this job.
 //
 // Labels are masked with redact (whole, so that a secret spanning a name and an id is masked too);
 // objects that share a label only once masked are told apart the same way.
-func uniqueLabels(results []jobapi.ObjectResult, redact func(string) string) []string {
+func uniqueLabels(results []jobapi.ObjectResult, redact func(string) string, keepID map[int64]bool) []string {
 	labels := make([]string, len(results))
 	seen := make(map[string]int, len(results))
 	for i, r := range results {
@@ -76,13 +83,12 @@ func uniqueLabels(results []jobapi.ObjectResult, redact func(string) string) []s
 		seen[labels[i]]++
 	}
 	for i, r := range results {
-		if seen[labels[i]] > 1 {
-			k := r.Object.Key()
-			kind := "host"
-			if k.Type == jobapi.ObjectTypeContainer {
-				kind = "container"
+		h := r.Object.Host
+		if seen[labels[i]] > 1 || h != nil && keepID[h.HostID] && r.Object.Container == nil {
+			if strings.Contains(labels[i], "#") { // already carries its host id
+				continue
 			}
-			labels[i] = redact(labels[i] + " (" + kind + " " + k.ResourceID + ")")
+			labels[i] = redact(labels[i] + "#" + r.Object.Key().ResourceID)
 		}
 	}
 	return labels
