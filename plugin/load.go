@@ -17,6 +17,7 @@ import (
 // --postAction=<postEntryParam> (task.json execution.post).
 type args struct {
 	version    bool
+	help       bool
 	postAction string // "" for the step itself
 }
 
@@ -26,6 +27,8 @@ func parseArgs(list []string) args {
 		switch {
 		case arg == "--version" || arg == "-version":
 			a.version = true
+		case arg == "--help" || arg == "-help" || arg == "-h":
+			a.help = true
 		case strings.HasPrefix(arg, "--postAction="):
 			a.postAction = strings.TrimPrefix(arg, "--postAction=")
 			if a.postAction == "" {

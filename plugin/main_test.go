@@ -224,6 +224,21 @@ func TestMain_Modes(t *testing.T) {
 			t.Errorf("errorCode %d", res.out.Get("errorCode").Int())
 		}
 	})
+	t.Run("help", func(t *testing.T) {
+		t.Parallel()
+		for _, arg := range []string{"--help", "-h"} {
+			var out bytes.Buffer
+			code := Main(t.Context(), []string{arg}, Env{Getenv: func(k string) string {
+				if k == "BK_CI_LOCALE_LANGUAGE" {
+					return "en_US"
+				}
+				return ""
+			}, Stdout: &out})
+			if code != 0 || !strings.Contains(out.String(), "--postAction=terminate") || !strings.Contains(out.String(), "BK-CI's agent runs it") {
+				t.Errorf("%s: %d %q", arg, code, out.String())
+			}
+		}
+	})
 	t.Run("version", func(t *testing.T) {
 		t.Parallel()
 		var out bytes.Buffer
