@@ -44,6 +44,7 @@ func (s *step) results(ctx context.Context, w *watcher, final *jobapi.JobStatus)
 		vars = logvars.NewCollector(func(name string) bool { return reservedOutputs[name] })
 		vars.Redact = s.log.Redact
 		vars.Allowed = s.cfg.AllowedVariables
+		vars.Compare = compareLabels
 	}
 	s.readLogs(ctx, sub, targets, w.stream, vars)
 	cut := ctx.Err() // cancelled, or out of the step's time, while the logs were read

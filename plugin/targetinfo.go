@@ -1,7 +1,9 @@
 package plugin
 
 import (
-	"sort"
+	"cmp"
+	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -46,7 +48,8 @@ func label(o jobapi.ExecuteObject) string {
 	return "host:" + o.ResourceID
 }
 
-// targetsOf turns a status response's results into targets sorted by label. Labels are unique (see
+// targetsOf turns a status response's results into targets sorted by label (compareLabels: IPs
+// numerically). Labels are unique (see
 // uniqueLabels). Every string JOB sent that the step shows (label, tag, IP, names) is masked with
 // redact here, where it enters the step's results: the outputs, the summary, the report and its
 // result.json all read it from the target (see maskResult).
@@ -62,7 +65,7 @@ func targetsOf(st *jobapi.JobStatus, redact func(string) string, keepID map[int6
 	for i, r := range results {
 		out[i] = &target{label: labels[i], res: r, ok: jobstatus.TargetSuccess(r.Status)}
 	}
-	sort.SliceStable(out, func(i, j int) bool { return out[i].label < out[j].label })
+	slices.SortStableFunc(out, func(a, b *target) int { return compareLabels(a.label, b.label) })
 	return out
 }
 
@@ -110,4 +113,51 @@ func maskResult(r jobapi.ObjectResult, redact func(string) string) jobapi.Object
 		r.Object.Container = &m
 	}
 	return r
+}
+
+// labelKey is what labels sort by: hosts by cloud area, then address numerically (10.0.0.2 before
+// 10.0.0.10; IPv4 before IPv6), then host id; then hosts known by id alone; then containers; then the
+// rest. Text breaks ties.
+type labelKey struct {
+	kind  int
+	cloud int64
+	addr  netip.Addr
+	id    int64
+}
+
+func parseLabelKey(l string) labelKey {
+	if rest, ok := strings.CutPrefix(l, "host:"); ok {
+		id, _ := strconv.ParseInt(rest, 10, 64)
+		return labelKey{kind: 1, id: id}
+	}
+	if strings.HasPrefix(l, "container:") {
+		return labelKey{kind: 2}
+	}
+	addr, idText, _ := strings.Cut(l, "#")
+	cloudText, ipText, ok := strings.Cut(addr, ":")
+	cloud, err := strconv.ParseInt(cloudText, 10, 64)
+	a, aerr := netip.ParseAddr(strings.Trim(ipText, "[]"))
+	if !ok || err != nil || aerr != nil {
+		return labelKey{kind: 3}
+	}
+	id, _ := strconv.ParseInt(idText, 10, 64)
+	return labelKey{kind: 0, cloud: cloud, addr: a, id: id}
+}
+
+// compareLabels orders labels as every list, log and report of the step shows them (labelKey).
+func compareLabels(a, b string) int {
+	ka, kb := parseLabelKey(a), parseLabelKey(b)
+	if c := cmp.Compare(ka.kind, kb.kind); c != 0 {
+		return c
+	}
+	if c := cmp.Compare(ka.cloud, kb.cloud); c != 0 {
+		return c
+	}
+	if c := ka.addr.Compare(kb.addr); c != 0 {
+		return c
+	}
+	if c := cmp.Compare(ka.id, kb.id); c != 0 {
+		return c
+	}
+	return strings.Compare(a, b)
 }

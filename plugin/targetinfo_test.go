@@ -57,11 +57,11 @@ func TestTargetsOf_Masks(t *testing.T) {
 			got = append(got, c.Name, c.ContainerID)
 		}
 	}
-	want := []string{"container:a-******@5", "tag ******", "a-******", "docker://******", "host:******", ""}
+	want := []string{"host:******", "", "container:a-******@5", "tag ******", "a-******", "docker://******"} // hosts before containers
 	if !slices.Equal(got, want) {
 		t.Errorf("masked\n got %q\nwant %q", got, want)
 	}
-	if k := ts[1].res.Object.Key(); k.ResourceID != "S3CR3T" {
+	if k := ts[0].res.Object.Key(); k.ResourceID != "S3CR3T" {
 		t.Errorf("the resource id was changed: %q", k.ResourceID)
 	}
 	if st.Steps[0].Results[0].Tag != "tag S3CR3T" {
@@ -116,5 +116,19 @@ func TestLabels_GoBackIn(t *testing.T) {
 	}
 	if want := []string{"0:10.0.0.1#102", "0:[fd00::4]#104"}; !slices.Equal(labels2, want) {
 		t.Errorf("labels in the second run %q, want %q", labels2, want)
+	}
+}
+
+// TestCompareLabels (issue 17, item 4): targets sort by cloud area and IP numerically (10.0.0.2 before
+// 10.0.0.10), IPv4 before IPv6, then by host id; hosts known by id, then containers, come after.
+func TestCompareLabels(t *testing.T) {
+	t.Parallel()
+	got := []string{"container:web@5", "host:12", "0:10.0.0.10", "host:9", "2:10.0.0.1", "0:[fd00::4]#104",
+		"0:10.0.0.2#7", "0:10.0.0.2#12", "0:9.255.0.1", "0:10.0.0.9"}
+	slices.SortFunc(got, compareLabels)
+	want := []string{"0:9.255.0.1", "0:10.0.0.2#7", "0:10.0.0.2#12", "0:10.0.0.9", "0:10.0.0.10", "0:[fd00::4]#104",
+		"2:10.0.0.1", "host:9", "host:12", "container:web@5"}
+	if !slices.Equal(got, want) {
+		t.Errorf("sorted\n got %q\nwant %q", got, want)
 	}
 }
