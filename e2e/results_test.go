@@ -320,7 +320,7 @@ echo done
 	if i, j := l.index("failed targets (1):"), l.index("0:10.0.0.2  status: non-zero exit code  exit code: 3"); i < 0 || j != i+1 {
 		t.Errorf("summary lacks the failed row:\n%s", res.Stdout)
 	}
-	for _, want := range []string{"succeeded (9): 2", "non-zero exit code (104): 1"} {
+	for _, want := range []string{"succeeded: 2", "non-zero exit code: 1"} { // issue 17: counts alone, no status code
 		if l.index(want) < 0 {
 			t.Errorf("summary lacks %q", want)
 		}
@@ -1292,4 +1292,97 @@ func TestLabels_FailedTargetsGoBackIn(t *testing.T) {
 	if !slices.Equal(ids, []int64{102, 302, 401}) {
 		t.Errorf("the second run ran on hosts %v, want 102 302 401", ids)
 	}
+}
+
+// TestLog_Readable (issue 17, item 4): the log a person reads, one subtest per point, through the binary.
+func TestLog_Readable(t *testing.T) {
+	t.Parallel()
+	inv := jobsim.DemoInventory()
+	inv.Hosts = append(inv.Hosts, jobsim.FakeHosts(2, 1001, 12)...) // 10.0.0.1 … 10.0.0.12
+	inv.Hosts = append(inv.Hosts, jobsim.Host{ID: 2001, BizID: 2, IP: "10.0.1.200", AgentDown: true})
+	sim := startSim(t, jobsim.Options{Inventory: inv})
+	var ids []string
+	for id := 1001; id <= 1012; id++ {
+		ids = append(ids, "#"+strconv.Itoa(id))
+	}
+	script := "echo \"::set-output name=V::$JOBSIM_HOST_ID\"\n[ \"$JOBSIM_HOST_IP\" != 10.0.0.10 ] || exit 3\n"
+	many := newStep(t, sim, "hosts", strings.Join(append(ids, "#2001"), " "), "scriptContent", script).run()
+	many.wantStatus(t, "failure", 1, "failed")
+	one := newStep(t, sim, "hosts", "#1001").run()
+	one.wantStatus(t, "success", 0, "success")
+	zh := newStep(t, sim, "hosts", "#1001", "BK_CI_LOCALE_LANGUAGE", "zh_CN").run()
+	zh.wantStatus(t, "success", 0, "success")
+
+	t.Run("counts alone", func(t *testing.T) {
+		wantLine(t, many.Stdout, "succeeded: 11")
+		if strings.Contains(many.Stdout, "succeeded (9)") {
+			t.Errorf("a count carries the status code:\n%s", many.Stdout)
+		}
+	})
+	t.Run("failed said once", func(t *testing.T) {
+		msg := many.out.Get("message").String()
+		if strings.Contains(msg, "failed (failed)") || !strings.Contains(msg, "failed: 2 of 13 targets did not succeed") {
+			t.Errorf("message %q", msg)
+		}
+	})
+	t.Run("zh_CN plan values translated", func(t *testing.T) {
+		for _, w := range []string{"取消时：终止作业", "提取变量：是", "等待方式：轮询", "日志：自动", "执行人：bob（流水线最近修改人）"} {
+			wantLine(t, zh.Stdout, w)
+		}
+		for _, w := range []string{"取消时：terminate", "提取变量：true"} {
+			if strings.Contains(zh.Stdout, w) {
+				t.Errorf("the plan says %q", w)
+			}
+		}
+	})
+	t.Run("plurals", func(t *testing.T) {
+		wantLine(t, one.Stdout, "targets: 1 host")
+		wantLine(t, one.Stdout, "results (1 target)")
+		wantLine(t, many.Stdout, "targets: 13 hosts")
+		for _, w := range []string{"1 hosts", "0 dynamic groups", "1 targets)"} {
+			if strings.Contains(one.Stdout, w) {
+				t.Errorf("the log says %q:\n%s", w, one.Stdout)
+			}
+		}
+	})
+	t.Run("conflict warning capped", func(t *testing.T) {
+		wantLine(t, many.Stdout, `variable "V" differs between targets: the value of 0:10.0.0.1 is used; others: 0:10.0.0.2, 0:10.0.0.3`,
+			"0:10.0.0.11, …(+1 more, in the report)")
+	})
+	t.Run("sorted by IP numerically", func(t *testing.T) {
+		var okWant []string
+		for i := 1; i <= 12; i++ {
+			if i != 10 {
+				okWant = append(okWant, "0:10.0.0."+strconv.Itoa(i))
+			}
+		}
+		if got := many.data("success_targets"); got != strings.Join(okWant, ",") {
+			t.Errorf("success_targets = %q", got)
+		}
+		if got := many.data("failed_targets"); got != "0:10.0.0.10,0:10.0.1.200" {
+			t.Errorf("failed_targets = %q", got)
+		}
+		var labels []string
+		for _, tg := range readResultJSON(t, many).Get("targets").Array() {
+			labels = append(labels, tg.Get("label").String())
+		}
+		all := append(append(okWant[:9:9], "0:10.0.0.10"), "0:10.0.0.11", "0:10.0.0.12", "0:10.0.1.200")
+		if !slices.Equal(labels, all) {
+			t.Errorf("result.json targets %q", labels)
+		}
+		l := readStepLog(t, many.Stdout)
+		if i, j := l.index("0:10.0.0.10  status: non-zero exit code"), l.index("0:10.0.1.200  status: agent error"); i < 0 || j != i+1 {
+			t.Errorf("summary rows out of order:\n%s", many.Stdout)
+		}
+	})
+	t.Run("agent down says what to check", func(t *testing.T) {
+		wantLine(t, many.Stdout, "0:10.0.1.200  status: agent error", "check: the GSE agent on this host is installed and running")
+	})
+	t.Run("wait limit says where it comes from", func(t *testing.T) {
+		wantLine(t, one.Stdout, "at most 3m30s (1 batch × (timeout 60 s + 30 s) + 2 min)")
+		w := newStep(t, sim, "hosts", "#1001", "waitTimeout", "100").run()
+		wantLine(t, w.Stdout, "at most 1m40s (waitTimeout)")
+		s := newStep(t, sim, "hosts", "#1001", "timeout", "3600").run()
+		wantLine(t, s.Stdout, "(the step's timeout in BK-CI, less the time before the plugin started and a margin)")
+	})
 }

@@ -131,6 +131,9 @@ func (s *step) verdict(code int, n tally) *outcome {
 	case v == "success":
 		return endFailed.with(s.t("msg.result_beyond_tolerance", s.jobID, n.failed, n.total, s.cfg.FailureTolerance.String()))
 	}
+	if code == jobstatus.JobFail { // "job 10002 failed (failed)" would say it twice
+		return endFailed.with(s.t("msg.result_failed_targets", s.jobID, n.failed, n.total))
+	}
 	return endFailed.with(s.t("msg.result_failed", s.jobID, s.statusName("job", code), n.failed, n.total))
 }
 
@@ -159,7 +162,7 @@ func (s *step) applyVars(r logvars.Result) {
 		s.log.Warn(s.t("msg.var_skipped_"+sk.Reason, sk.Name, strings.Join(sk.Labels, ", ")))
 	}
 	for _, c := range r.Conflicts {
-		s.log.Warn(s.t("msg.var_conflict", c.Name, c.Label, strings.Join(c.Others, ", ")))
+		s.log.Warn(s.t("msg.var_conflict", c.Name, c.Label, s.labelList(c.Others)))
 	}
 	names := make([]string, 0, len(r.Values))
 	for name := range r.Values {
@@ -172,6 +175,17 @@ func (s *step) applyVars(r logvars.Result) {
 	if len(names) > 0 {
 		s.log.Info(s.t("msg.vars_set", strings.Join(names, ", ")))
 	}
+}
+
+// maxWarnedLabels is how many labels a warning names before "…(+N more)"; the report has them all.
+const maxWarnedLabels = 10
+
+// labelList names at most maxWarnedLabels labels, then how many more (in the report).
+func (s *step) labelList(labels []string) string {
+	if len(labels) <= maxWarnedLabels {
+		return strings.Join(labels, ", ")
+	}
+	return strings.Join(labels[:maxWarnedLabels], ", ") + s.t("msg.more_labels", len(labels)-maxWarnedLabels)
 }
 
 // joinLimited joins labels with "," so that the result has at most limit code points including the
@@ -208,7 +222,7 @@ func joinLimited(labels []string, limit int) string {
 // printSummary writes the end of the main log: counts by status, the failed targets, and each failed
 // target's log tail folded.
 func (s *step) printSummary(targets []*target, counts map[int]int, n tally, code int, o *outcome) {
-	s.log.Group(s.t("msg.summary_title", len(targets)))
+	s.log.Group(s.tn(len(targets), "msg.summary_title_one", "msg.summary_title", len(targets)))
 	for _, c := range sortedKeys(counts) {
 		s.log.Info(s.t("msg.summary_count", s.statusName("target", c), c, counts[c]))
 	}
@@ -235,6 +249,9 @@ func (s *step) printSummary(targets []*target, counts map[int]int, n tally, code
 			if t.res.Tag != "" {
 				row += s.t("msg.failed_row_tag", t.res.Tag)
 			}
+			if agentTrouble(t.res.Status) {
+				row += s.t("msg.failed_row_agent")
+			}
 			s.log.Info(row)
 		}
 		for i, t := range failed {
@@ -256,6 +273,10 @@ func (s *step) printSummary(targets []*target, counts map[int]int, n tally, code
 		s.log.Info(o.message)
 	}
 }
+
+// agentTrouble reports target statuses that mean JOB could not reach the host's GSE agent: agent
+// error (1), agent not installed (18), agent error reported by GSE (310) (docs/JOB.md#target-status).
+func agentTrouble(code int) bool { return code == 1 || code == 18 || code == 310 }
 
 func exitText(code *int) string {
 	if code == nil {
