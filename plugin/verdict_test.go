@@ -6,6 +6,7 @@ import (
 
 	"jobfastexecutescript/i18n"
 	"jobfastexecutescript/internal/bkci"
+	"jobfastexecutescript/internal/rolling"
 )
 
 // TestVerdict follows the table of docs/CONTRACT.md#verdict, row by row.
@@ -52,6 +53,35 @@ func TestVerdict(t *testing.T) {
 			}
 			if o.message == "" {
 				t.Error("no message")
+			}
+		})
+	}
+}
+
+// TestNotStartedWhy (issue 17, item 1): the reason given for targets that never ran.
+func TestNotStartedWhy(t *testing.T) {
+	t.Parallel()
+	expr, err := rolling.Parse("1 1 2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name    string
+		rolling *Rolling
+		code    int
+		n       tally
+		want    string
+	}{
+		{"rolling stop at batch 2 of 3", &Rolling{Expr: expr, Mode: 1}, 4, tally{total: 4, failed: 1, notStarted: 2}, "rolling stopped at batch 2 of 3"},
+		{"rolling stop at batch 1 of 3", &Rolling{Expr: expr, Mode: 1}, 4, tally{total: 4, failed: 1, notStarted: 3}, "rolling stopped at batch 1 of 3"},
+		{"terminated", &Rolling{Expr: expr, Mode: 1}, 8, tally{total: 4, notStarted: 2}, "the job was terminated before they started"},
+		{"no rolling", nil, 4, tally{total: 3, notStarted: 1}, "JOB ended the job before they started"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			s := &step{printer: printer{lang: i18n.EnUS, log: bkci.NewLog(io.Discard)}, cfg: &Config{Rolling: tc.rolling}}
+			if got := s.notStartedWhy(tc.code, tc.n); got != tc.want {
+				t.Errorf("got %q, want %q", got, tc.want)
 			}
 		})
 	}
