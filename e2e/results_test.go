@@ -6,15 +6,16 @@ package e2e
 // outputs, list truncation, variables, the report and the 30,000-target run.
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"html"
 	"math"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -239,9 +240,28 @@ func splitFleet(n, k int) (ok, bad []string) {
 			ok = append(ok, lb)
 		}
 	}
-	sort.Strings(ok)
-	sort.Strings(bad)
+	sortByIP(ok)
+	sortByIP(bad)
 	return ok, bad
+}
+
+// sortByIP sorts cloud:ip labels as the step does (docs/CONTRACT.md#labels): cloud area, then the IP
+// numerically (issue 17: 0:10.0.0.2 before 0:10.0.0.10).
+func sortByIP(labels []string) {
+	key := func(l string) (int64, netip.Addr) {
+		cloud, ip, _ := strings.Cut(l, ":")
+		c, _ := strconv.ParseInt(cloud, 10, 64)
+		a, _ := netip.ParseAddr(ip)
+		return c, a
+	}
+	slices.SortFunc(labels, func(a, b string) int {
+		ca, ia := key(a)
+		cb, ib := key(b)
+		if ca != cb {
+			return cmp.Compare(ca, cb)
+		}
+		return ia.Compare(ib)
+	})
 }
 
 func fleetStep(t *testing.T, sim *jobsim.Sim, kv ...string) *stepRun {
