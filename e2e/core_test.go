@@ -4,6 +4,8 @@ package e2e
 
 import (
 	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -173,4 +175,35 @@ func TestPermissionDenied(t *testing.T) {
 			t.Errorf("message does not explain the missing grant: %s", msg)
 		}
 	})
+}
+
+// TestHelp (issue 17, item 6): --help and -h say what the binary is, how BK-CI runs it and its flags,
+// in the agent's language; exit 0 and no output.json, in a dir with no input.json at all.
+func TestHelp(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct{ arg, lang, want string }{
+		{"--help", "en_US", "BK-CI's agent runs it"},
+		{"-h", "en_US", "--postAction=terminate"},
+		{"--help", "zh_CN", "由 BK-CI 的构建机 Agent 运行"},
+	} {
+		t.Run(tc.arg+" "+tc.lang, func(t *testing.T) {
+			t.Parallel()
+			dir := t.TempDir()
+			cmd := exec.Command(binary, tc.arg)
+			cmd.Dir = dir
+			cmd.Env = append(os.Environ(), "bk_data_dir="+dir, "BK_CI_LOCALE_LANGUAGE="+tc.lang)
+			out, err := cmd.Output()
+			if err != nil {
+				t.Fatalf("%s: %v", tc.arg, err)
+			}
+			for _, w := range []string{tc.want, "jobFastExecuteScript e2e", "--version", "BK_CI_LOCALE_LANGUAGE"} {
+				if !strings.Contains(string(out), w) {
+					t.Errorf("%s lacks %q:\n%s", tc.arg, w, out)
+				}
+			}
+			if _, err := os.Stat(filepath.Join(dir, "output.json")); !os.IsNotExist(err) {
+				t.Errorf("%s wrote output.json (%v)", tc.arg, err)
+			}
+		})
+	}
 }

@@ -10,6 +10,8 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httputil"
+	"net/url"
 	"os"
 	"strings"
 	"sync"
@@ -736,4 +738,56 @@ func TestTerminateSaysWhatHappened(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestSubmit_GatewayRefusesFor5s (issue 17, item 5): the gateway refuses connections for 5 s (a
+// restart); the submit never reached JOB, so it is sent again with backoff until the gateway is back:
+// one submit reaches JOB, one job, success.
+func TestSubmit_GatewayRefusesFor5s(t *testing.T) {
+	t.Parallel()
+	sim := startSim(t, jobsim.Options{})
+	target, err := url.Parse(sim.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := freePort(t) // nothing listens there yet: connections are refused
+	proxy := &http.Server{Addr: "127.0.0.1:" + port, Handler: httputil.NewSingleHostReverseProxy(&url.URL{Scheme: target.Scheme, Host: target.Host}),
+		ReadHeaderTimeout: 10 * time.Second}
+	up := make(chan error, 1)
+	timer := time.AfterFunc(5*time.Second, func() { up <- proxy.ListenAndServe() })
+	t.Cleanup(func() { timer.Stop(); _ = proxy.Close() })
+	start := time.Now()
+	res := newStep(t, sim).private("BK_JOB_API_URL", "http://127.0.0.1:"+port+target.Path).run()
+	took := time.Since(start)
+	select {
+	case err := <-up:
+		t.Fatalf("the gateway did not come up: %v", err)
+	default:
+	}
+	res.wantStatus(t, "success", 0, "success")
+	wantSubmits(t, sim, 1, 1)
+	if took < 5*time.Second {
+		t.Errorf("the step ended after %v, before the gateway came up", took)
+	}
+	if n := strings.Count(res.Stdout, "submit job: attempt"); n < 2 {
+		t.Errorf("%d retries of the submit logged:\n%s", n, res.Stdout)
+	}
+	wantLine(t, res.Stdout, "submit job: attempt", "connection refused", "retrying in")
+}
+
+// TestSubmit_QuotaRefusalsWaitedOut (issue 17, item 5): JOB refuses the submit twice under its
+// running-job quota (1244032, 1244034: no job created); the step waits them out with backoff, says
+// why, and the third submit creates the one job.
+func TestSubmit_QuotaRefusalsWaitedOut(t *testing.T) {
+	t.Parallel()
+	sim := startSim(t, jobsim.Options{})
+	sim.Inject(jobsim.Fault{Endpoint: jobsim.EPSubmit, Calls: jobsim.Nth(1), Kind: jobsim.FaultResultFalse, Code: 1244032,
+		Message: "running job count of the business exceeds its quota"})
+	sim.Inject(jobsim.Fault{Endpoint: jobsim.EPSubmit, Calls: jobsim.Nth(2), Kind: jobsim.FaultResultFalse, Code: 1244034,
+		Message: "running job count of the system exceeds its quota"})
+	res := newStep(t, sim).run()
+	res.wantStatus(t, "success", 0, "success")
+	wantSubmits(t, sim, 1, 3)
+	wantLine(t, res.Stdout, "##[warning]", "running-job quota is full (code 1244032", "no job was created", "attempt 1")
+	wantLine(t, res.Stdout, "##[warning]", "running-job quota is full (code 1244034", "attempt 2")
 }

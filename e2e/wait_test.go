@@ -115,24 +115,33 @@ func TestAbnormal(t *testing.T) {
 	}
 }
 
-// TestRollingMode1_StopsOnFailure: batches of one; the first fails, the job stops at 4 and the two
-// targets that never ran count as failed, named with their status.
+// TestRollingMode1_StopsOnFailure: batches 1, 1, 2 of four hosts; the second batch fails, the job
+// stops at 4 at batch 2 of 3, and the two targets that never ran are not started, not failed
+// (issue 17: they used to count as failed), with the reason in the summary.
 func TestRollingMode1_StopsOnFailure(t *testing.T) {
 	t.Parallel()
 	sim := startSim(t, jobsim.Options{})
-	res := newStep(t, sim, "rollingEnabled", "true", "rollingExpression", "1", "rollingMode", "1",
-		"scriptContent", failOn("0:10.0.0.1")).run()
+	res := newStep(t, sim, "hosts", "0:10.0.0.1 0:10.0.0.2 0:10.0.0.3 0:10.0.0.4", "rollingEnabled", "true",
+		"rollingExpression", "1 1 2", "rollingMode", "1", "failureTolerance", "100%",
+		"scriptContent", failOn("0:10.0.0.2")).run()
 	res.wantStatus(t, "failure", 1, "failed")
 	wantSubmits(t, sim, 1, 1)
-	if res.data("failed_count") != "3" || res.data("success_count") != "0" || res.data("total_count") != "3" ||
-		res.data("failed_targets") != "0:10.0.0.1,0:10.0.0.2,0:10.0.0.3" || res.data("job_status_code") != "4" {
-		t.Errorf("outputs: %s", res.Output)
+	for k, v := range map[string]string{"total_count": "4", "success_count": "1", "failed_count": "1", "not_started_count": "2",
+		"success_targets": "0:10.0.0.1", "failed_targets": "0:10.0.0.2", "not_started_targets": "0:10.0.0.3,0:10.0.0.4",
+		"job_status_code": "4"} {
+		if res.data(k) != v {
+			t.Errorf("%s = %q, want %q", k, res.data(k), v)
+		}
 	}
-	wantLine(t, res.Stdout, "0:10.0.0.1", "non-zero exit code", "exit code: 3")
-	for _, l := range []string{"0:10.0.0.2", "0:10.0.0.3"} {
-		wantLine(t, res.Stdout, l, "status: waiting")
+	wantLine(t, res.Stdout, "0:10.0.0.2", "non-zero exit code", "exit code: 3")
+	wantLine(t, res.Stdout, "2 not started: rolling stopped at batch 2 of 3")
+	wantLine(t, res.out.Get("message").String(), "1 failed, 2 not started of 4 targets (rolling stopped at batch 2 of 3)")
+	for _, l := range []string{"0:10.0.0.3", "0:10.0.0.4"} {
+		if strings.Contains(res.Stdout, l+"  status:") {
+			t.Errorf("%s is listed among the failed targets:\n%s", l, res.Stdout)
+		}
 	}
-	if snap := onlyJob(t, sim); snap.Status != jobsim.StatusFail || snap.CurrentBatch != 1 {
+	if snap := onlyJob(t, sim); snap.Status != jobsim.StatusFail || snap.CurrentBatch != 2 {
 		t.Errorf("simulated job ended %d at batch %d", snap.Status, snap.CurrentBatch)
 	}
 }

@@ -17,6 +17,7 @@ import (
 // --postAction=<postEntryParam> (task.json execution.post).
 type args struct {
 	version    bool
+	help       bool
 	postAction string // "" for the step itself
 }
 
@@ -26,6 +27,8 @@ func parseArgs(list []string) args {
 		switch {
 		case arg == "--version" || arg == "-version":
 			a.version = true
+		case arg == "--help" || arg == "-help" || arg == "-h":
+			a.help = true
 		case strings.HasPrefix(arg, "--postAction="):
 			a.postAction = strings.TrimPrefix(arg, "--postAction=")
 			if a.postAction == "" {
@@ -109,6 +112,11 @@ func (s *step) newClient(cfg *Config) (*jobapi.Client, error) {
 		// Every secret the step knows is masked in JOB's text before the client cuts it.
 		Redact: s.log.Redact,
 		OnRetry: func(op string, attempt int, err error, wait time.Duration) {
+			if e, ok := jobapi.As(err); ok && e.QuotaRefused() {
+				// No job was created: JOB runs as many jobs as its quota allows; wait for some to end.
+				s.log.Warn(s.t("msg.retrying_quota", e.Code, s.apiErrorText(err), wait.Round(time.Second), attempt))
+				return
+			}
 			s.log.Info(s.t("msg.retrying", op, attempt, s.apiErrorText(err), wait.Round(time.Millisecond)))
 		},
 	})

@@ -48,6 +48,7 @@ type streamer struct {
 	finished map[jobapi.ObjectKey]bool // sub-tag finished
 	warned   bool                      // a failed live read was reported
 	nextRead time.Time                 // no live read before (liveReadPause)
+	keepID   map[int64]bool            // hosts whose labels carry their id (Targets.KeepID)
 }
 
 func newStreamer(p printer, client *jobapi.Client, scope jobapi.Scope, sub jobapi.Submitted) *streamer {
@@ -60,7 +61,7 @@ func (st *streamer) update(ctx context.Context, results []jobapi.ObjectResult) {
 	var keys []jobapi.ObjectKey
 	final := map[jobapi.ObjectKey]bool{}
 	labels := map[jobapi.ObjectKey]string{}
-	unique := uniqueLabels(results, st.log.Redact)
+	unique := uniqueLabels(results, st.log.Redact, st.keepID)
 	for i, r := range results {
 		k := r.Object.Key()
 		if st.finished[k] || r.Status == jobstatus.TargetWaiting || !k.Valid() { // no resource id: its log cannot be asked for

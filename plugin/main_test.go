@@ -224,6 +224,21 @@ func TestMain_Modes(t *testing.T) {
 			t.Errorf("errorCode %d", res.out.Get("errorCode").Int())
 		}
 	})
+	t.Run("help", func(t *testing.T) {
+		t.Parallel()
+		for _, arg := range []string{"--help", "-h"} {
+			var out bytes.Buffer
+			code := Main(t.Context(), []string{arg}, Env{Getenv: func(k string) string {
+				if k == "BK_CI_LOCALE_LANGUAGE" {
+					return "en_US"
+				}
+				return ""
+			}, Stdout: &out})
+			if code != 0 || !strings.Contains(out.String(), "--postAction=terminate") || !strings.Contains(out.String(), "BK-CI's agent runs it") {
+				t.Errorf("%s: %d %q", arg, code, out.String())
+			}
+		}
+	})
 	t.Run("version", func(t *testing.T) {
 		t.Parallel()
 		var out bytes.Buffer
@@ -333,4 +348,44 @@ func freePortT(t *testing.T) string {
 	}
 	defer l.Close()
 	return fmt.Sprint(l.Addr().(*net.TCPAddr).Port)
+}
+
+// TestMain_NotStarted: a rolling mode 1 stop at batch 2 of 3 leaves two targets that never ran: they
+// are not started, not failed (total = success + failed + not started), the summary says why, and the
+// step fails whatever the tolerance.
+func TestMain_NotStarted(t *testing.T) {
+	t.Parallel()
+	sim := inprocSim(t, jobsim.Options{})
+	res := newInproc(t, sim, "hosts", "0:10.0.0.1 0:10.0.0.2 0:10.0.0.3 0:10.0.0.4", "rollingEnabled", "true",
+		"rollingExpression", "1 1 2", "rollingMode", "1", "failureTolerance", "100%",
+		"scriptContent", "[ \"$JOBSIM_TARGET_LABEL\" != 0:10.0.0.2 ] || exit 3\n").run(t.Context())
+	res.want(t, "failure", 1, "failed")
+	for k, v := range map[string]string{"total_count": "4", "success_count": "1", "failed_count": "1", "not_started_count": "2",
+		"success_targets": "0:10.0.0.1", "failed_targets": "0:10.0.0.2", "not_started_targets": "0:10.0.0.3,0:10.0.0.4",
+		"job_status_code": "4"} {
+		if res.data(k) != v {
+			t.Errorf("%s = %q, want %q", k, res.data(k), v)
+		}
+	}
+	if !strings.Contains(res.stdout, "2 not started: rolling stopped at batch 2 of 3") {
+		t.Errorf("the summary does not say why:\n%s", res.stdout)
+	}
+}
+
+// TestMain_ToleranceOfFailedJob: JOB ends the job 4 (a failed target, no rolling) and every target
+// ran: within failureTolerance the step passes, job_status_code keeps 4, a warning names the target.
+func TestMain_ToleranceOfFailedJob(t *testing.T) {
+	t.Parallel()
+	sim := inprocSim(t, jobsim.Options{})
+	script := "[ \"$JOBSIM_TARGET_LABEL\" != 0:10.0.0.2 ] || exit 3\n"
+	res := newInproc(t, sim, "scriptContent", script, "failureTolerance", "1").run(t.Context())
+	res.want(t, "success", 0, "success")
+	if res.data("job_status_code") != "4" || res.data("failed_targets") != "0:10.0.0.2" || res.data("not_started_count") != "0" {
+		t.Errorf("outputs: %s", res.out.Raw)
+	}
+	if !strings.Contains(res.stdout, "within the tolerance 1: the step passes. Failed: 0:10.0.0.2") {
+		t.Errorf("no warning naming the failed target:\n%s", res.stdout)
+	}
+	res = newInproc(t, sim, "scriptContent", script, "failureTolerance", "0").run(t.Context())
+	res.want(t, "failure", 1, "failed")
 }

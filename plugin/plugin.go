@@ -41,6 +41,11 @@ func Main(ctx context.Context, args []string, env Env) (code int) {
 		env.Getenv = os.Getenv
 	}
 	a := parseArgs(args)
+	if a.help { // no output.json: nothing ran
+		p := printer{lang: i18n.ParseLang(env.Getenv("BK_CI_LOCALE_LANGUAGE"))}
+		fmt.Fprintln(env.Stdout, p.t("msg.help", AtomCode, Version))
+		return 0
+	}
 	if a.version {
 		fmt.Fprintf(env.Stdout, "%s %s (commit %s)\n", AtomCode, Version, Commit)
 		return 0

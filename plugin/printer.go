@@ -19,6 +19,14 @@ type printer struct {
 
 func (p printer) t(key string, args ...any) string { return p.lang.T(key, args...) }
 
+// tn is t with the message for n: one when n is 1, else other (English says "1 host", "2 hosts").
+func (p printer) tn(n int, one, other string, args ...any) string {
+	if n == 1 {
+		return p.t(one, args...)
+	}
+	return p.t(other, args...)
+}
+
 // statusName is the localized name of a job ("job") or target ("target") status; unknown codes are named
 // by number.
 func (p printer) statusName(kind string, code int) string {

@@ -27,6 +27,7 @@ var reservedOutputs = map[string]bool{
 	"job_instance_id": true, "job_instance_name": true, "step_instance_id": true, "job_url": true,
 	"job_status": true, "job_status_code": true, "total_count": true, "success_count": true,
 	"failed_count": true, "success_targets": true, "failed_targets": true, "job_report": true,
+	"not_started_count": true, "not_started_targets": true,
 }
 
 // results turns the finished job into the verdict, the outputs, the logs, the summary and the report.
@@ -37,44 +38,50 @@ func (s *step) results(ctx context.Context, w *watcher, final *jobapi.JobStatus)
 		s.data["step_instance_id"] = bkci.StringData(fmt.Sprint(sub.StepInstanceID))
 	}
 	s.lastCode = final.Job.Status
-	targets := targetsOf(final, s.log.Redact)
+	targets := targetsOf(final, s.log.Redact, s.cfg.Targets.KeepID)
 	var vars *logvars.Collector
 	if s.cfg.ExtractVars {
 		vars = logvars.NewCollector(func(name string) bool { return reservedOutputs[name] })
 		vars.Redact = s.log.Redact
 		vars.Allowed = s.cfg.AllowedVariables
+		vars.Compare = compareLabels
 	}
 	s.readLogs(ctx, sub, targets, w.stream, vars)
 	cut := ctx.Err() // cancelled, or out of the step's time, while the logs were read
 
-	var okLabels, failedLabels []string
+	var okLabels, failedLabels, notStartedLabels []string
 	counts := map[int]int{}
 	for _, t := range targets {
 		counts[t.res.Status]++
-		if t.ok {
+		switch {
+		case t.ok:
 			okLabels = append(okLabels, t.label)
-		} else {
+		case t.notStarted():
+			notStartedLabels = append(notStartedLabels, t.label)
+		default:
 			failedLabels = append(failedLabels, t.label)
 		}
 	}
-	total, failed := len(targets), len(failedLabels)
+	n := tally{total: len(targets), failed: len(failedLabels), notStarted: len(notStartedLabels), failedLabels: failedLabels}
 	s.data["job_status_code"] = bkci.StringData(fmt.Sprint(final.Job.Status))
-	s.data["total_count"] = bkci.StringData(strconv.Itoa(total))
+	s.data["total_count"] = bkci.StringData(strconv.Itoa(n.total))
 	s.data["success_count"] = bkci.StringData(strconv.Itoa(len(okLabels)))
-	s.data["failed_count"] = bkci.StringData(strconv.Itoa(failed))
+	s.data["failed_count"] = bkci.StringData(strconv.Itoa(n.failed))
+	s.data["not_started_count"] = bkci.StringData(strconv.Itoa(n.notStarted))
 	s.data["success_targets"] = bkci.StringData(joinLimited(okLabels, maxOutputRunes))
 	s.data["failed_targets"] = bkci.StringData(joinLimited(failedLabels, maxOutputRunes))
+	s.data["not_started_targets"] = bkci.StringData(joinLimited(notStartedLabels, maxOutputRunes))
 
 	var vres logvars.Result
 	if vars != nil && cut == nil { // variables from some logs only would mislead later steps
 		vres = vars.Result()
 		s.applyVars(vres)
 	}
-	o := s.verdict(final.Job.Status, total, failed)
+	o := s.verdict(final.Job.Status, n)
 	if cut != nil {
 		o = s.logsCut(cut, final.Job.Status)
 	}
-	s.printSummary(targets, counts, o)
+	s.printSummary(targets, counts, n, final.Job.Status, o)
 	s.writeReport(final, targets, counts, vres, o)
 	return o
 }
@@ -88,27 +95,65 @@ func (s *step) logsCut(err error, code int) *outcome {
 	return endCanceled.with(s.t("msg.logs_canceled", s.jobID, s.statusName("job", code)))
 }
 
+// tally is how the targets of a finished job ended: the not started ones (JOB's status 5: a rolling
+// stop, a terminate before their batch) are not failed (docs/CONTRACT.md#labels).
+type tally struct {
+	total, failed, notStarted int
+	failedLabels              []string
+}
+
 // verdict applies the table of docs/CONTRACT.md#verdict.
-func (s *step) verdict(code, total, failed int) *outcome {
+func (s *step) verdict(code int, n tally) *outcome {
 	v := jobstatus.Verdict(code)
-	allowed := s.cfg.FailureTolerance.Allowed(total)
+	allowed := s.cfg.FailureTolerance.Allowed(n.total)
+	bad := n.failed + n.notStarted
 	switch {
 	case v == "terminated":
-		return endTerminated.with(s.t("msg.result_terminated", s.jobID, s.statusName("job", code), failed, total))
+		return endTerminated.with(s.t("msg.result_terminated", s.jobID, s.statusName("job", code), bad, n.total))
 	case v == "abnormal":
-		return endAbnormal.with(s.t("msg.result_abnormal", s.jobID, s.statusName("job", code), failed, total))
-	case total == 0: // what JOB says of the job itself comes first: terminated or abnormal above
+		return endAbnormal.with(s.t("msg.result_abnormal", s.jobID, s.statusName("job", code), bad, n.total))
+	case n.total == 0: // what JOB says of the job itself comes first: terminated or abnormal above
 		return endNoTargets.with(s.t("msg.no_targets", s.jobID))
-	case v == "success" && failed <= allowed:
-		msg := s.t("msg.result_success", s.jobID, total, total-failed)
-		if failed > 0 {
-			msg = s.t("msg.result_success_tolerated", s.jobID, total, failed, s.cfg.FailureTolerance.String())
+	case n.notStarted > 0: // targets that never ran always fail the step
+		return endFailed.with(s.t("msg.result_not_started", s.jobID, n.failed, n.notStarted, n.total, s.notStartedWhy(code, n)))
+	case v == "success" && n.failed <= allowed:
+		msg := s.t("msg.result_success", s.jobID, n.total, n.total-n.failed)
+		if n.failed > 0 {
+			msg = s.t("msg.result_success_tolerated", s.jobID, n.total, n.failed, s.cfg.FailureTolerance.String())
 		}
 		return endSuccess.with(msg)
+	case code == jobstatus.JobFail && n.failed > 0 && n.failed <= allowed:
+		// JOB ends a job 4 when any target fails (outside rolling mode 2); every target ran, and the
+		// failed ones are within the tolerance: the step passes, job_status_code keeps JOB's 4.
+		s.log.Warn(s.t("msg.tolerated_failed_job", s.jobID, n.failed, n.total, s.cfg.FailureTolerance.String(),
+			joinLimited(n.failedLabels, maxOutputRunes)))
+		return endSuccess.with(s.t("msg.result_success_tolerated", s.jobID, n.total, n.failed, s.cfg.FailureTolerance.String()))
 	case v == "success":
-		return endFailed.with(s.t("msg.result_beyond_tolerance", s.jobID, failed, total, s.cfg.FailureTolerance.String()))
+		return endFailed.with(s.t("msg.result_beyond_tolerance", s.jobID, n.failed, n.total, s.cfg.FailureTolerance.String()))
 	}
-	return endFailed.with(s.t("msg.result_failed", s.jobID, s.statusName("job", code), failed, total))
+	if code == jobstatus.JobFail { // "job 10002 failed (failed)" would say it twice
+		return endFailed.with(s.t("msg.result_failed_targets", s.jobID, n.failed, n.total))
+	}
+	return endFailed.with(s.t("msg.result_failed", s.jobID, s.statusName("job", code), n.failed, n.total))
+}
+
+// notStartedWhy says why targets never ran: a rolling stop (at which batch of the plan's), the job
+// terminated, or JOB did not start them.
+func (s *step) notStartedWhy(code int, n tally) string {
+	if v := jobstatus.Verdict(code); v == "terminated" {
+		return s.t("msg.not_started_terminated")
+	}
+	if s.cfg.Rolling != nil {
+		sizes, err := s.cfg.Rolling.Expr.Batches(n.total)
+		if err == nil && len(sizes) > 0 {
+			started, batch := n.total-n.notStarted, 0
+			for sum := 0; batch < len(sizes) && sum < started; batch++ {
+				sum += sizes[batch]
+			}
+			return s.t("msg.not_started_rolling", max(batch, 1), len(sizes))
+		}
+	}
+	return s.t("msg.not_started_other")
 }
 
 // applyVars adds the extracted variables to the outputs, with the warnings docs/CONTRACT.md#variables asks for.
@@ -117,7 +162,7 @@ func (s *step) applyVars(r logvars.Result) {
 		s.log.Warn(s.t("msg.var_skipped_"+sk.Reason, sk.Name, strings.Join(sk.Labels, ", ")))
 	}
 	for _, c := range r.Conflicts {
-		s.log.Warn(s.t("msg.var_conflict", c.Name, c.Label, strings.Join(c.Others, ", ")))
+		s.log.Warn(s.t("msg.var_conflict", c.Name, c.Label, s.labelList(c.Others)))
 	}
 	names := make([]string, 0, len(r.Values))
 	for name := range r.Values {
@@ -130,6 +175,17 @@ func (s *step) applyVars(r logvars.Result) {
 	if len(names) > 0 {
 		s.log.Info(s.t("msg.vars_set", strings.Join(names, ", ")))
 	}
+}
+
+// maxWarnedLabels is how many labels a warning names before "…(+N more)"; the report has them all.
+const maxWarnedLabels = 10
+
+// labelList names at most maxWarnedLabels labels, then how many more (in the report).
+func (s *step) labelList(labels []string) string {
+	if len(labels) <= maxWarnedLabels {
+		return strings.Join(labels, ", ")
+	}
+	return strings.Join(labels[:maxWarnedLabels], ", ") + s.t("msg.more_labels", len(labels)-maxWarnedLabels)
 }
 
 // joinLimited joins labels with "," so that the result has at most limit code points including the
@@ -165,16 +221,19 @@ func joinLimited(labels []string, limit int) string {
 
 // printSummary writes the end of the main log: counts by status, the failed targets, and each failed
 // target's log tail folded.
-func (s *step) printSummary(targets []*target, counts map[int]int, o *outcome) {
-	s.log.Group(s.t("msg.summary_title", len(targets)))
+func (s *step) printSummary(targets []*target, counts map[int]int, n tally, code int, o *outcome) {
+	s.log.Group(s.tn(len(targets), "msg.summary_title_one", "msg.summary_title", len(targets)))
 	for _, c := range sortedKeys(counts) {
 		s.log.Info(s.t("msg.summary_count", s.statusName("target", c), c, counts[c]))
 	}
 	s.log.EndGroup()
+	if n.notStarted > 0 {
+		s.log.Info(s.t("msg.not_started_line", n.notStarted, s.notStartedWhy(code, n)))
+	}
 	rows := 0
 	var failed []*target
 	for _, t := range targets {
-		if !t.ok {
+		if !t.ok && !t.notStarted() {
 			failed = append(failed, t)
 		}
 	}
@@ -189,6 +248,9 @@ func (s *step) printSummary(targets []*target, counts map[int]int, o *outcome) {
 			row := s.t("msg.failed_row", t.label, s.statusName("target", t.res.Status), exitText(t.res.ExitCode))
 			if t.res.Tag != "" {
 				row += s.t("msg.failed_row_tag", t.res.Tag)
+			}
+			if agentTrouble(t.res.Status) {
+				row += s.t("msg.failed_row_agent")
 			}
 			s.log.Info(row)
 		}
@@ -211,6 +273,10 @@ func (s *step) printSummary(targets []*target, counts map[int]int, o *outcome) {
 		s.log.Info(o.message)
 	}
 }
+
+// agentTrouble reports target statuses that mean JOB could not reach the host's GSE agent: agent
+// error (1), agent not installed (18), agent error reported by GSE (310) (docs/JOB.md#target-status).
+func agentTrouble(code int) bool { return code == 1 || code == 18 || code == 310 }
 
 func exitText(code *int) string {
 	if code == nil {
@@ -266,9 +332,13 @@ func (s *step) writeReport(final *jobapi.JobStatus, targets []*target, counts ma
 		} else if o.Host != nil {
 			rt.Kind, rt.HostID, rt.CloudID, rt.IP = "host", o.Host.HostID, o.Host.CloudID, o.Host.IP
 		}
-		if t.ok {
+		switch {
+		case t.ok:
 			r.SuccessCount++
-		} else {
+		case t.notStarted():
+			r.NotStarted++
+			rt.NotStarted = true
+		default:
 			r.FailedCount++
 		}
 		r.Targets = append(r.Targets, rt)

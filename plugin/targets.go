@@ -20,6 +20,10 @@ type Targets struct {
 	DynamicGroups    []string
 	TopoNodes        []TopoNode
 	ContainerFilters []ContainerFilter
+
+	// KeepID are the hosts given as a label with a host id (0:10.0.0.1#101): their labels keep the id
+	// (docs/CONTRACT.md#labels), so a list pasted back in selects the same hosts again.
+	KeepID map[int64]bool
 }
 
 // HostRef is a host of the form's targets, in JOB's wire type.
@@ -96,7 +100,7 @@ func dropEmpty(in []string) []string {
 
 func parseTargets(ps *Problems, f Form) Targets {
 	var t Targets
-	t.Hosts = parseHosts(ps, f.Hosts)
+	t.Hosts, t.KeepID = parseHosts(ps, f.Hosts)
 	seenGroup := map[string]bool{}
 	for _, g := range splitList(ps, "dynamicGroups", f.DynamicGroups) {
 		if !groupIDRe.MatchString(g) {
@@ -146,14 +150,33 @@ func hasProblemIn(ps *Problems, fields ...string) bool {
 	return false
 }
 
-// parseHosts reads cloudId:ipv4, bare ipv4 (cloud 0), #hostId and host:hostId entries, dropping duplicates.
-func parseHosts(ps *Problems, v string) []HostRef {
+// parseHosts reads cloudId:ipv4, bare ipv4 (cloud 0), #hostId and host:hostId entries, and the step's own
+// labels with a host id (0:10.0.0.1#101, 0:[fd00::1]#104), dropping duplicates.
+func parseHosts(ps *Problems, v string) ([]HostRef, map[int64]bool) {
 	var out []HostRef
+	var keep map[int64]bool
 	seenID := map[int64]bool{}
 	seenIP := map[string]bool{}
 	for _, e := range splitList(ps, "hosts", v) {
 		var idText string
 		switch {
+		case strings.Contains(e[min(1, len(e)):], "#"):
+			// A label the step writes: cloud:ip, cloud:[ipv6] or ip, then #hostId (docs/CONTRACT.md#labels).
+			// The host id selects the host; the address before it must be well formed.
+			addr, id, _ := strings.Cut(e, "#")
+			if !labelAddr(addr) {
+				ps.add("hosts", "val.host_label", e)
+				continue
+			}
+			idText = id
+			if idText == "" {
+				idText = "x" // refused below
+			} else if n, err := strconv.ParseInt(id, 10, 64); err == nil && n > 0 {
+				if keep == nil {
+					keep = map[int64]bool{}
+				}
+				keep[n] = true
+			}
 		case strings.HasPrefix(e, "#"):
 			idText = e[1:]
 		case strings.HasPrefix(strings.ToLower(e), "host:"):
@@ -195,7 +218,24 @@ func parseHosts(ps *Problems, v string) []HostRef {
 			out = append(out, HostRef{CloudID: &cc, IP: ip})
 		}
 	}
-	return out
+	return out, keep
+}
+
+// labelAddr reports whether addr is the address part of a host label with a host id: cloud:ipv4,
+// bare ipv4, or cloud:[ipv6].
+func labelAddr(addr string) bool {
+	cloud, ip := "0", addr
+	if i := strings.IndexByte(addr, ':'); i >= 0 {
+		cloud, ip = addr[:i], addr[i+1:]
+	}
+	if c, err := strconv.ParseInt(cloud, 10, 64); err != nil || c < 0 || !digitsRe.MatchString(cloud) {
+		return false
+	}
+	if strings.HasPrefix(ip, "[") && strings.HasSuffix(ip, "]") {
+		a := net.ParseIP(ip[1 : len(ip)-1])
+		return a != nil && strings.Contains(ip, ":")
+	}
+	return ipv4StrictRe.MatchString(ip)
 }
 
 // parseContainerFilters validates the containerFilters JSON and normalises it. The spellings of the API

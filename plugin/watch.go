@@ -171,6 +171,7 @@ func (w *watcher) observe(ctx context.Context, st *jobapi.JobStatus) {
 	}
 	if w.stream == nil && streamLive(w.cfg.LogMode, len(results)) {
 		w.stream = newStreamer(w.printer, w.client, w.scope, w.sub)
+		w.stream.keepID = w.cfg.Targets.KeepID
 	}
 	if w.stream != nil && !st.Finished {
 		w.stream.update(ctx, results)

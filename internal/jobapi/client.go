@@ -27,7 +27,9 @@ const (
 	DefaultLanguage          = "zh-cn"
 	DefaultUserAgent         = "jobFastExecuteScript"
 	DefaultAttempts          = 6
-	DefaultSubmitAttempts    = 3
+	DefaultSubmitAttempts    = 60
+	DefaultSubmitWindow      = time.Minute
+	DefaultQuotaWindow       = 10 * time.Minute
 	DefaultBaseDelay         = 200 * time.Millisecond
 	DefaultMaxDelay          = 5 * time.Second
 	DefaultMaxRetryAfter     = 30 * time.Second
@@ -52,7 +54,9 @@ const (
 // RetryPolicy controls retries. Zero fields take the defaults; negative ones are rejected by New.
 type RetryPolicy struct {
 	Attempts       int           // total attempts of status, logs, list, terminate, operate-step calls (default 6; 1 = no retry)
-	SubmitAttempts int           // total attempts of a submit whose failures provably never left the client (default 3)
+	SubmitAttempts int           // total attempts of a submit whose failures provably never reached JOB (default 60; SubmitWindow bounds them first)
+	SubmitWindow   time.Duration // a submit that never reached JOB is retried while less than this has passed since its first attempt (default 1 minute)
+	QuotaWindow    time.Duration // a submit JOB refused under its running-job quota (1244032–1244034) is retried for this long (default 10 minutes)
 	BaseDelay      time.Duration // backoff base (default 200ms); the n-th wait is random in [0, min(MaxDelay, BaseDelay·2^(n-1))]
 	MaxDelay       time.Duration // backoff ceiling (default 5s)
 	MaxRetryAfter  time.Duration // cap on a server-requested wait (Retry-After, rate-limit reset; default 30s)
@@ -237,7 +241,7 @@ func durationOr(name string, d, def time.Duration) (time.Duration, error) {
 }
 
 func normalizeRetry(p RetryPolicy) (RetryPolicy, error) {
-	if p.Attempts < 0 || p.SubmitAttempts < 0 || p.BaseDelay < 0 || p.MaxDelay < 0 || p.MaxRetryAfter < 0 {
+	if p.Attempts < 0 || p.SubmitAttempts < 0 || p.BaseDelay < 0 || p.MaxDelay < 0 || p.MaxRetryAfter < 0 || p.SubmitWindow < 0 || p.QuotaWindow < 0 {
 		return p, errors.New("retry policy has a negative value")
 	}
 	if p.Attempts == 0 {
@@ -245,6 +249,12 @@ func normalizeRetry(p RetryPolicy) (RetryPolicy, error) {
 	}
 	if p.SubmitAttempts == 0 {
 		p.SubmitAttempts = DefaultSubmitAttempts
+	}
+	if p.SubmitWindow == 0 {
+		p.SubmitWindow = DefaultSubmitWindow
+	}
+	if p.QuotaWindow == 0 {
+		p.QuotaWindow = DefaultQuotaWindow
 	}
 	if p.BaseDelay == 0 {
 		p.BaseDelay = DefaultBaseDelay

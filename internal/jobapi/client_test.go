@@ -69,7 +69,7 @@ func TestNew_Defaults(t *testing.T) {
 		c.logTimeout != DefaultLogRequestTimeout {
 		t.Errorf("defaults not applied: %q %q %v %v", c.language, c.userAgent, c.timeout, c.logTimeout)
 	}
-	want := RetryPolicy{Attempts: 6, SubmitAttempts: 3, BaseDelay: 200 * time.Millisecond, MaxDelay: 5 * time.Second, MaxRetryAfter: 30 * time.Second}
+	want := RetryPolicy{Attempts: 6, SubmitAttempts: 60, SubmitWindow: time.Minute, QuotaWindow: 10 * time.Minute, BaseDelay: 200 * time.Millisecond, MaxDelay: 5 * time.Second, MaxRetryAfter: 30 * time.Second}
 	if c.retry != want {
 		t.Errorf("retry = %+v, want %+v", c.retry, want)
 	}

@@ -40,6 +40,8 @@ type callSpec struct {
 	maxBody        int64
 	retryable      func(*Error) bool
 	noTimeoutRetry bool // a timeout is not retried (LogOptions.NoTimeoutRetry)
+	// window bounds the retries of a failure by the time since the call's first attempt (0: none).
+	window func(*Error) time.Duration
 }
 
 // spec returns the policy of an operation. Only the submit is special: it is retried solely when
@@ -55,9 +57,18 @@ func (c *Client) spec(op string) callSpec {
 	}
 	switch op {
 	case opSubmit:
+		// Retried for a while (SubmitWindow): a gateway that refuses connections while it restarts, a
+		// DNS blip. JOB's running-job quota refusal creates no job (docs/JOB.md): waited out for longer
+		// (QuotaWindow), with longer waits (retryWait).
 		s.attempts = c.retry.SubmitAttempts
 		s.retryable = func(e *Error) bool {
-			return !e.stop && (e.Kind == KindNetwork && e.neverSent || e.gatewayRateLimited())
+			return !e.stop && (e.Kind == KindNetwork && e.neverSent || e.gatewayRateLimited() || e.QuotaRefused())
+		}
+		s.window = func(e *Error) time.Duration {
+			if e.QuotaRefused() {
+				return c.retry.QuotaWindow
+			}
+			return c.retry.SubmitWindow
 		}
 	case opLogs:
 		s.timeout = c.logTimeout
@@ -90,6 +101,7 @@ type parseFunc func(root gjson.Result, h http.Header) error
 // (RetryIf) and how long to wait (DelayType, OnRetry) are functions of that error alone.
 func (c *Client) do(ctx context.Context, spec callSpec, method, path string, query url.Values, body []byte, parse parseFunc) error {
 	n := 0
+	start := c.now()
 	err := retry.Do(
 		func() error {
 			n++
@@ -102,7 +114,7 @@ func (c *Client) do(ctx context.Context, spec callSpec, method, path string, que
 		retry.Context(ctx),
 		retry.Attempts(uint(max(spec.attempts, 1))),
 		retry.DelayType(func(_ uint, err error, _ *retry.Config) time.Duration { return c.retryWait(err) }),
-		retry.RetryIf(func(err error) bool { return c.shouldRetry(ctx, spec, err) }),
+		retry.RetryIf(func(err error) bool { return c.shouldRetry(ctx, spec, start, err) }),
 		retry.OnRetry(func(_ uint, err error) {
 			if e, ok := As(err); ok && c.onRetry != nil {
 				c.onRetry(spec.op, e.attempt, err, c.retryWait(err))
@@ -138,7 +150,7 @@ func lastError(op string, err error) error {
 
 // shouldRetry decides on one failed attempt: a retryable failure, attempts left, and a wait that ends
 // before the context's deadline.
-func (c *Client) shouldRetry(ctx context.Context, spec callSpec, err error) bool {
+func (c *Client) shouldRetry(ctx context.Context, spec callSpec, start time.Time, err error) bool {
 	e, ok := As(err)
 	if !ok || !retry.IsRecoverable(err) {
 		return false
@@ -147,6 +159,9 @@ func (c *Client) shouldRetry(ctx context.Context, spec callSpec, err error) bool
 		return false
 	}
 	if e.timedOut && spec.noTimeoutRetry {
+		return false
+	}
+	if spec.window != nil && !c.now().Add(c.retryWait(err)).Before(start.Add(spec.window(e))) {
 		return false
 	}
 	if dl, ok := ctx.Deadline(); ok && !c.now().Add(c.retryWait(err)).Before(dl) {
@@ -163,6 +178,16 @@ func (c *Client) retryWait(err error) time.Duration {
 		return 0
 	}
 	wait := c.backoff(e.attempt, e.jitter)
+	if e.QuotaRefused() {
+		// Running jobs end in seconds to minutes: back off up to MaxRetryAfter, at least half of it.
+		ceiling := c.retry.MaxRetryAfter
+		if shift := e.attempt - 1; shift >= 0 && shift < 32 {
+			if d := (2 * c.retry.BaseDelay) << shift; d > 0 && d < ceiling {
+				ceiling = d
+			}
+		}
+		wait = ceiling/2 + time.Duration(e.jitter*float64(ceiling/2))
+	}
 	if ra := e.retryAfter; ra > 0 {
 		wait = max(wait, min(ra, c.retry.MaxRetryAfter))
 	}

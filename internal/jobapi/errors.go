@@ -165,6 +165,25 @@ func (e *Error) gatewayRateLimited() bool {
 	return e.Gateway && e.HTTPStatus == http.StatusTooManyRequests && e.Kind == KindRateLimited && e.Code/100 == 16429
 }
 
+// Running-job quota refusals (docs/JOB.md: checkRunningJobQuotaLimit), answered before the job exists.
+const (
+	CodeQuotaBusiness = 1244032
+	CodeQuotaApp      = 1244033
+	CodeQuotaSystem   = 1244034
+)
+
+// QuotaRefused reports JOB's refusal of a submit under its running-job quota (business, app or
+// system): no job was created, so the submit can be sent again once running jobs end.
+func (e *Error) QuotaRefused() bool {
+	return !e.Gateway && e.Code >= CodeQuotaBusiness && e.Code <= CodeQuotaSystem
+}
+
+// IsQuotaRefused reports whether err is a running-job quota refusal (QuotaRefused).
+func IsQuotaRefused(err error) bool {
+	e, ok := As(err)
+	return ok && e.QuotaRefused()
+}
+
 // As returns the *Error in err's chain.
 func As(err error) (*Error, bool) {
 	var e *Error

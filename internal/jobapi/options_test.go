@@ -134,9 +134,13 @@ func TestRetryDecision(t *testing.T) {
 			&Error{Kind: KindNetwork, timedOut: true, attempt: 1}, false},
 		{"wait ends before the deadline", soon, spec, unavailable(1, 0.5), true},
 		{"wait passes the deadline", soon, spec, &Error{Kind: KindRateLimited, attempt: 1, retryAfter: 2 * time.Second}, false},
+		{"submit never sent", context.Background(), c.spec(opSubmit), &Error{Kind: KindNetwork, neverSent: true, attempt: 1}, true},
+		{"submit quota refusal", context.Background(), c.spec(opSubmit), &Error{Kind: KindBusiness, Code: 1244033, attempt: 1}, true},
+		{"submit other refusal", context.Background(), c.spec(opSubmit), &Error{Kind: KindBusiness, Code: 1244031, attempt: 1}, false},
+		{"submit sent, no answer", context.Background(), c.spec(opSubmit), &Error{Kind: KindNetwork, unknown: true, attempt: 1}, false},
 	}
 	for _, d := range decisions {
-		if got := c.shouldRetry(d.ctx, d.spec, d.err); got != d.want {
+		if got := c.shouldRetry(d.ctx, d.spec, time.Now(), d.err); got != d.want {
 			t.Errorf("%s: shouldRetry = %v, want %v", d.name, got, d.want)
 		}
 	}

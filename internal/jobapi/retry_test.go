@@ -353,8 +353,8 @@ func TestSubmit_RetriedOnGatewayRateLimit(t *testing.T) {
 		if e == nil || e.Kind != KindRateLimited || IsUnknownOutcome(err) {
 			t.Fatalf("err = %v (%+v)", err, e)
 		}
-		if n := g.hits(); n != DefaultSubmitAttempts {
-			t.Errorf("submit sent %d times, want %d", n, DefaultSubmitAttempts)
+		if n, want := g.hits(), testConfig("").Retry.SubmitAttempts; n != want {
+			t.Errorf("submit sent %d times, want %d", n, want)
 		}
 	})
 }
@@ -555,4 +555,79 @@ func timeoutFor(row string) time.Duration {
 		return 200 * time.Millisecond
 	}
 	return 5 * time.Second
+}
+
+// TestSubmit_RetriedForTheWindow (issue 17, item 5): a submit that never reached JOB is retried with
+// backoff until SubmitWindow has passed since its first attempt, not for a fixed few attempts.
+func TestSubmit_RetriedForTheWindow(t *testing.T) {
+	t.Parallel()
+	refused := refusedAddr(t)
+	dialRefused := func(ctx context.Context, network string) (net.Conn, error) {
+		return (&net.Dialer{}).DialContext(ctx, network, refused)
+	}
+	t.Run("refused for 300ms, then up", func(t *testing.T) {
+		t.Parallel()
+		g := scripted(t, submitOK)
+		up := time.Now().Add(300 * time.Millisecond)
+		var dials atomic.Int32
+		d := &net.Dialer{}
+		hc := &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			dials.Add(1)
+			if time.Now().Before(up) {
+				return dialRefused(ctx, network)
+			}
+			return d.DialContext(ctx, network, addr)
+		}}}
+		c := newTestClient(t, g.URL(), func(c *Config) {
+			c.HTTPClient = hc
+			c.Retry.SubmitAttempts, c.Retry.SubmitWindow, c.Retry.MaxDelay = 0, 2*time.Second, 20*time.Millisecond
+		})
+		got, err := c.FastExecuteScript(context.Background(), &SubmitRequest{TaskName: "x"})
+		if err != nil || got.JobInstanceID != 77 || g.hits() != 1 {
+			t.Fatalf("got %+v, err %v, %d submits", got, err, g.hits())
+		}
+		if dials.Load() < 4 {
+			t.Errorf("%d dials: the refusals were not retried through the window", dials.Load())
+		}
+	})
+	t.Run("refused longer than the window", func(t *testing.T) {
+		t.Parallel()
+		c := newTestClient(t, "http://"+refused, func(c *Config) {
+			c.Retry.SubmitAttempts, c.Retry.SubmitWindow, c.Retry.MaxDelay = 0, 200*time.Millisecond, 20*time.Millisecond
+		})
+		start := time.Now()
+		_, err := c.FastExecuteScript(context.Background(), &SubmitRequest{TaskName: "x"})
+		if e, _ := As(err); e == nil || e.Kind != KindNetwork || IsUnknownOutcome(err) {
+			t.Fatalf("err = %v", err)
+		}
+		if took := time.Since(start); took > 2*time.Second {
+			t.Errorf("gave up after %v, the window is 200ms", took)
+		}
+	})
+}
+
+// TestSubmit_QuotaRefusalWaitedOut (issue 17, item 5): JOB's running-job quota refusals (1244032–1244034)
+// create no job: the submit is sent again with backoff, and OnRetry names the refusal.
+func TestSubmit_QuotaRefusalWaitedOut(t *testing.T) {
+	t.Parallel()
+	quota := func(code int) step {
+		return answer(200, fmt.Sprintf(`{"code":%d,"result":false,"message":"running job quota exceeded","data":null}`, code))
+	}
+	g := scripted(t, quota(1244032), quota(1244034), submitOK)
+	var reasons []bool
+	c := newTestClient(t, g.URL(), func(c *Config) {
+		c.OnRetry = func(_ string, _ int, err error, _ time.Duration) { reasons = append(reasons, IsQuotaRefused(err)) }
+	})
+	got, err := c.FastExecuteScript(context.Background(), &SubmitRequest{TaskName: "x"})
+	if err != nil || got.JobInstanceID != 77 || g.hits() != 3 {
+		t.Fatalf("got %+v, err %v, %d submits", got, err, g.hits())
+	}
+	if len(reasons) != 2 || !reasons[0] || !reasons[1] {
+		t.Errorf("retries reported as quota refusals: %v", reasons)
+	}
+	other := scripted(t, quota(1244031), submitOK)
+	c = newTestClient(t, other.URL(), nil)
+	if _, err := c.FastExecuteScript(context.Background(), &SubmitRequest{TaskName: "x"}); err == nil || other.hits() != 1 {
+		t.Errorf("another refusal was retried: %v, %d submits", err, other.hits())
+	}
 }

@@ -1,6 +1,7 @@
 package logvars
 
 import (
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -68,6 +69,10 @@ type Collector struct {
 	// ReasonSteersEnv.
 	Allowed map[string]bool
 
+	// Compare orders target labels ("first in label order" wins a conflict; lists are sorted by it).
+	// Nil: strings.Compare.
+	Compare func(a, b string) int
+
 	mu      sync.Mutex
 	targets map[string]map[string]string // label -> valid name -> last value
 	invalid map[string]map[string]bool   // invalid (shortened) name -> labels
@@ -122,8 +127,8 @@ func (c *Collector) Add(label string, log string) {
 // Result is the merged outcome of a Collector.
 type Result struct {
 	// Values holds the outputs: per name, the value of the first target in label order that has
-	// it. Labels are ordered lexicographically by bytes (strings.Compare), the order of the
-	// plugin's target lists. Skipped names are not in it.
+	// it. Labels are ordered by Collector.Compare (by default lexicographically by bytes), the order
+	// of the plugin's target lists. Skipped names are not in it.
 	Values map[string]string
 	// PerTarget holds every validly named variable of every target (label -> name -> value),
 	// including reserved, BK_CI_ and too long ones: this is what result.json shows.
@@ -149,6 +154,15 @@ type Skip struct {
 	Labels []string `json:"labels"` // the targets that had it, sorted
 }
 
+// sortLabels sorts labels by Compare (nil: strings.Compare).
+func (c *Collector) sortLabels(labels []string) {
+	if c.Compare == nil {
+		sort.Strings(labels)
+		return
+	}
+	slices.SortFunc(labels, c.Compare)
+}
+
 // Result merges what was added so far. It may be called more than once; the returned maps and
 // slices are the caller's own.
 func (c *Collector) Result() Result {
@@ -159,7 +173,7 @@ func (c *Collector) Result() Result {
 	for l := range c.targets {
 		labels = append(labels, l)
 	}
-	sort.Strings(labels)
+	c.sortLabels(labels)
 
 	res := Result{
 		Values:    make(map[string]string),
@@ -218,7 +232,7 @@ func (c *Collector) Result() Result {
 		for l := range set {
 			ls = append(ls, l)
 		}
-		sort.Strings(ls)
+		c.sortLabels(ls)
 		res.Skipped = append(res.Skipped, Skip{Name: name, Reason: ReasonInvalidName, Labels: ls})
 	}
 	sort.Slice(res.Skipped, func(i, j int) bool {

@@ -82,9 +82,12 @@ func writeHTML(w io.Writer, r *Result, t Translator) error {
 	for i := range r.Targets {
 		tg := &r.Targets[i]
 		row.Target = tg
-		if tg.Success {
+		switch {
+		case tg.Success:
 			row.Class = "ok s" + strconv.Itoa(tg.Status)
-		} else {
+		case tg.NotStarted:
+			row.Class = "ng ns s" + strconv.Itoa(tg.Status)
+		default:
 			row.Class = "ng s" + strconv.Itoa(tg.Status)
 		}
 		row.Kind = kindText[tg.Kind]
@@ -155,11 +158,13 @@ func filters(targets []Target, t Translator) []filterView {
 		count int
 	}
 	byStatus := map[int]*st{}
-	ok := 0
+	ok, notStarted := 0, 0
 	for i := range targets {
 		tg := &targets[i]
 		if tg.Success {
 			ok++
+		} else if tg.NotStarted {
+			notStarted++
 		}
 		s := byStatus[tg.Status]
 		if s == nil {
@@ -182,7 +187,10 @@ func filters(targets []Target, t Translator) []filterView {
 	out := []filterView{
 		mk("all", t("report.filter_all"), total, false),
 		mk("success", t("report.filter_success"), ok, false),
-		mk("failed", t("report.filter_failed"), total-ok, false),
+		mk("failed", t("report.filter_failed"), total-ok-notStarted, false),
+	}
+	if notStarted > 0 {
+		out = append(out, mk("notstarted", t("report.filter_not_started"), notStarted, false))
 	}
 	codes := make([]int, 0, len(byStatus))
 	for c := range byStatus {
@@ -303,6 +311,9 @@ func (h *htmlWriter) job(v *view) {
 	h.card("", r.Total, v.t("report.total"))
 	h.card(" ok", r.SuccessCount, v.t("report.success"))
 	h.card(" ng", r.FailedCount, v.t("report.failed"))
+	if r.NotStarted > 0 {
+		h.card(" ng", r.NotStarted, v.t("report.not_started"))
+	}
 	h.raw("</section>\n<section>\n<h2>")
 	h.text(v.t("report.job"))
 	h.raw("</h2>\n<table class=\"kv\">\n<tr><th>")
@@ -528,11 +539,12 @@ pre{margin:0;font:12px/1.45 ui-monospace,SFMono-Regular,Consolas,"Liberation Mon
 #targets details pre{max-height:24em;overflow:auto;background:var(--bg2);padding:6px;margin-top:4px}
 #targets summary{cursor:pointer;color:#0969da}
 .none{color:var(--mut)}
-#targets.f-success tbody tr.ng,#targets.f-failed tbody tr.ok{display:none}
+#targets.f-success tbody tr.ng,#targets.f-failed tbody tr.ok,#targets.f-failed tbody tr.ns{display:none}
+#targets.f-notstarted tbody tr.ok,#targets.f-notstarted tbody tr.ng:not(.ns){display:none}
 `
 
 // pageScript is the status filter: it toggles one class on the targets table, from the buttons and
-// from the URL fragment #status=<all|success|failed|code>.
+// from the URL fragment #status=<all|success|failed|notstarted|code>.
 const pageScript = `(function () {
   var table = document.getElementById('targets');
   var bar = document.getElementById('filters');
@@ -586,7 +598,7 @@ var Keys = []string{
 	"report.skip_invalid_name", "report.skip_reserved", "report.skip_bk_ci_prefix", "report.skip_too_long",
 	"report.more",
 	"report.targets", "report.filter", "report.filter_all", "report.filter_success", "report.filter_failed",
-	"report.filter_count", "report.showing",
+	"report.filter_not_started", "report.not_started", "report.filter_count", "report.showing",
 	"report.col_label", "report.col_kind", "report.col_status", "report.col_exit_code", "report.col_duration",
 	"report.col_tag", "report.col_log",
 	"report.kind_host", "report.kind_container", "report.show_log", "report.no_targets", "report.footer",

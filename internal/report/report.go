@@ -36,6 +36,7 @@ type Target struct {
 	Status     int               `json:"status"`      // JOB's execute-object status
 	StatusName string            `json:"status_name"` // its name in the run's language
 	Success    bool              `json:"success"`
+	NotStarted bool              `json:"not_started"` // never ran (JOB's status 5 in a finished job): not failed
 	ExitCode   *int              `json:"exit_code"`   // nil when the target never ran a script
 	DurationMs *int64            `json:"duration_ms"` // nil when unknown
 	Tag        string            `json:"tag"`
@@ -56,6 +57,7 @@ type targetJSON struct {
 	Status        int               `json:"status"`
 	StatusName    string            `json:"status_name"`
 	Success       bool              `json:"success"`
+	NotStarted    bool              `json:"not_started"`
 	ExitCode      *int              `json:"exit_code"`
 	DurationMs    *int64            `json:"duration_ms"`
 	Tag           string            `json:"tag"`
@@ -81,7 +83,7 @@ func (t Target) MarshalJSON() ([]byte, error) {
 
 func (t *Target) toJSON() *targetJSON {
 	j := &targetJSON{
-		Label: t.Label, Kind: t.Kind, Status: t.Status, StatusName: t.StatusName, Success: t.Success,
+		Label: t.Label, Kind: t.Kind, Status: t.Status, StatusName: t.StatusName, Success: t.Success, NotStarted: t.NotStarted,
 		ExitCode: t.ExitCode, DurationMs: t.DurationMs, Tag: t.Tag, LogTail: t.LogTail, Vars: t.Vars,
 		HostID: t.HostID, IP: t.IP, ContainerID: t.ContainerID, ContainerName: t.ContainerName,
 	}
@@ -148,6 +150,7 @@ type Result struct {
 	Total        int           `json:"total_count"`
 	SuccessCount int           `json:"success_count"`
 	FailedCount  int           `json:"failed_count"`
+	NotStarted   int           `json:"not_started_count"` // targets that never ran, not in FailedCount
 	StatusCounts []StatusCount `json:"status_counts"`
 
 	Variables         map[string]string  `json:"variables"`
