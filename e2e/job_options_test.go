@@ -89,6 +89,11 @@ func TestStaggeredRolling_Runs(t *testing.T) {
 	if res.data("success_count") != "3" {
 		t.Errorf("success_count = %s", res.data("success_count"))
 	}
+	// Progress follows the targets as they finish, the batch named as the last one started.
+	if !strings.Contains(res.Stdout, "::set-progress-rate 1") {
+		t.Errorf("no final progress:\n%s", res.Stdout)
+	}
+	wantLine(t, res.Stdout, "rolling: 3/3 targets done (0 failed), batch 3 of 3")
 }
 
 // TestStaggeredRolling_BoundsRefused: out-of-range delays and min > max fail before anything is sent.
