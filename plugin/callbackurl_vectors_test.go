@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"jobfastexecutescript/internal/vectors"
+	"jobfastexecutescript/tooling/vectors"
 )
 
 // TestCallbackURL_JOBVectors: every URL JOB's CallbackUrlValidateServiceImpl refused (recorded from JOB's

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"jobfastexecutescript/internal/vectors"
+	"jobfastexecutescript/tooling/vectors"
 )
 
 // bodyVector is one submit body the step builds (from Form with BuildRequest), as JOB's own Jackson read
@@ -141,15 +141,7 @@ func bodyDiffs(t *testing.T, lines []vectors.Line, vs []bodyVector) []string {
 
 func loadBodyVectors(t *testing.T) ([]vectors.Line, []bodyVector) {
 	t.Helper()
-	lines, err := vectors.Read("testdata/job_request_bodies.jsonl")
-	if err != nil {
-		t.Fatal(err)
-	}
-	vs, err := vectors.Decode[bodyVector](lines)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return lines, vs
+	return vectors.Load[bodyVector](t, "testdata/job_request_bodies.jsonl")
 }
 
 // TestRequestBody_JOBVectors: every form of body the step sends (hosts, groups, topology, containers,

@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"jobfastexecutescript/internal/vectors"
+	"jobfastexecutescript/tooling/vectors"
 )
 
 // urlVector is one URL as JOB's CallbackUrlValidateServiceImpl.isValid judged it (allow-list off), with
@@ -38,15 +38,7 @@ func urlDiffs(lines []vectors.Line, vs []urlVector) []string {
 
 func loadURLVectors(t *testing.T) ([]vectors.Line, []urlVector) {
 	t.Helper()
-	lines, err := vectors.Read("testdata/job_callback_urls.jsonl")
-	if err != nil {
-		t.Fatal(err)
-	}
-	vs, err := vectors.Decode[urlVector](lines)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return lines, vs
+	return vectors.Load[urlVector](t, "testdata/job_callback_urls.jsonl")
 }
 
 // TestJOBVectors: Check accepts exactly the URLs JOB accepted, and Parse finds the host java.net.URI found.

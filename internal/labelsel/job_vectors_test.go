@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"jobfastexecutescript/internal/vectors"
+	"jobfastexecutescript/tooling/vectors"
 )
 
 // selectorVector is one selector expression as JOB's own LabelSelectorParse.parseToLabelSelectExprList
@@ -44,15 +44,7 @@ func sameRequirements(a, b []Requirement) bool {
 
 func loadSelectorVectors(t *testing.T) ([]vectors.Line, []selectorVector) {
 	t.Helper()
-	lines, err := vectors.Read("testdata/job_labelsel.jsonl.gz")
-	if err != nil {
-		t.Fatal(err)
-	}
-	vs, err := vectors.Decode[selectorVector](lines)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return lines, vs
+	return vectors.Load[selectorVector](t, "testdata/job_labelsel.jsonl.gz")
 }
 
 func selectorDiffs(lines []vectors.Line, vs []selectorVector) []string {

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"jobfastexecutescript/internal/vectors"
+	"jobfastexecutescript/tooling/vectors"
 )
 
 // rollingVector is one expression as JOB's own RollingBatchExecuteObjectsResolver resolved it for several
@@ -52,15 +52,7 @@ func serverResult(expr string, n int) ([]int, int) {
 
 func loadRollingVectors(t *testing.T) ([]vectors.Line, []rollingVector) {
 	t.Helper()
-	lines, err := vectors.Read("testdata/job_rolling.jsonl.gz")
-	if err != nil {
-		t.Fatal(err)
-	}
-	vs, err := vectors.Decode[rollingVector](lines)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return lines, vs
+	return vectors.Load[rollingVector](t, "testdata/job_rolling.jsonl.gz")
 }
 
 // rollingDiffs lists every (expression, target count) where the plugin and JOB disagree, naming it.

@@ -12,6 +12,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"testing"
 )
 
 // Line is one recorded vector: its 1-based line number in the file and its raw JSON.
@@ -63,4 +64,18 @@ func Decode[T any](lines []Line) ([]T, error) {
 		}
 	}
 	return out, nil
+}
+
+// Load reads the vectors at path and decodes each line into a T, failing the test on any error.
+func Load[T any](t testing.TB, path string) ([]Line, []T) {
+	t.Helper()
+	lines, err := Read(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	vs, err := Decode[T](lines)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return lines, vs
 }
