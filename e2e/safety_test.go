@@ -31,6 +31,7 @@ var hostileVars = map[string]string{
 	"failureTolerance": "100%", "logMode": "none", "extractVars": "false", "dryRun": "true", "formVersion": "99",
 	"allowedVariables": "PATH, LD_PRELOAD", "windowsInterpreter": "C:\\evil.exe", "rollingExecution": "staggered",
 	"rollingStaggerSeconds": "9", "rollingJitterMinSeconds": "1", "rollingJitterMaxSeconds": "2",
+	"scriptFile": "../../etc/passwd", "targetsFile": "evil-hosts.txt", "strictMode": "false",
 }
 
 // TestPipelineVariablesNeverFillFields: a step whose user set only the topology node runs on that

@@ -44,12 +44,17 @@ type Config struct {
 
 	ScopeType, ScopeID string
 
-	ScriptSource    ScriptSource
-	ScriptLanguage  int
-	ScriptContent   string
-	ScriptID        string
-	ScriptVersionID int64
-	ScriptParam     string
+	ScriptSource   ScriptSource
+	ScriptLanguage int
+	// ScriptContent is the script sent (inline and file sources), strict mode applied.
+	ScriptContent string
+	// ScriptFile is the workspace path the script was read from (the file source), as written.
+	ScriptFile string
+	// StrictMode is the strictMode input; StrictApplied tells whether it changed the script.
+	StrictMode, StrictApplied bool
+	ScriptID                  string
+	ScriptVersionID           int64
+	ScriptParam               string
 	// WindowsInterpreter is sent as windows_interpreter: inline Bat/PowerShell only, trimmed.
 	WindowsInterpreter string
 	ParamSensitive     bool
@@ -160,7 +165,7 @@ func Parse(f Form, b Build, priv bkci.PrivateConfig, missingPrivate []string, la
 		ps.add("accountAlias", "val.account_required")
 	}
 
-	c.Targets = parseTargets(ps, f)
+	c.Targets = parseTargets(ps, f, b, lang)
 	parseRolling(ps, c, f)
 	parseWaiting(ps, c, f, b)
 
@@ -300,6 +305,21 @@ func parseScript(ps *Problems, c *Config, f Form) {
 		case !utf8.ValidString(f.ScriptContent):
 			ps.add("scriptContent", "val.utf8")
 		}
+	case SourceFile:
+		lang := parseEnum(ps, "scriptLanguage", f.ScriptLanguage, enumLanguages)
+		c.ScriptLanguage, _ = strconv.Atoi(lang)
+		c.ScriptFile = strings.TrimSpace(f.ScriptFile)
+		if c.ScriptFile == "" {
+			ps.add("scriptFile", "val.required")
+			break
+		}
+		// Read now, before any request: BK-CI substitutes no ${…} inside the file.
+		if b, ok := readWorkspaceFile(ps, "scriptFile", c.Build.workspace(), c.ScriptFile, maxScriptBytes); ok {
+			c.ScriptContent = string(b)
+			if strings.TrimSpace(c.ScriptContent) == "" {
+				ps.add("scriptFile", "val.ws_empty", c.ScriptFile)
+			}
+		}
 	case SourceScriptID:
 		c.ScriptID = strings.TrimSpace(f.ScriptID)
 		if c.ScriptID == "" {
@@ -314,6 +334,13 @@ func parseScript(ps *Problems, c *Config, f Form) {
 			c.ScriptVersionID = parsePositive(ps, "scriptVersionId", s)
 		}
 	}
+	c.StrictMode = parseBool(ps, "strictMode", f.StrictMode)
+	if c.StrictMode && (c.ScriptSource == SourceInline || c.ScriptSource == SourceFile) && c.ScriptContent != "" {
+		c.ScriptContent, c.StrictApplied = strictScript(c.ScriptLanguage, c.ScriptContent)
+		if len(c.ScriptContent) > maxScriptBytes {
+			ps.add(scriptField(c.ScriptSource), "val.too_long_bytes", maxScriptBytes)
+		}
+	}
 	c.ParamSensitive = parseBool(ps, "paramSensitive", f.ParamSensitive)
 	c.ScriptParam = f.ScriptParam
 	if n := utf8.RuneCountInString(f.ScriptParam); n > maxParamRunes {
@@ -325,13 +352,21 @@ func parseScript(ps *Problems, c *Config, f Form) {
 	parseWindowsInterpreter(ps, c, f)
 }
 
+// scriptField is the field holding the script of an inline or file source.
+func scriptField(src ScriptSource) string {
+	if src == SourceFile {
+		return "scriptFile"
+	}
+	return "scriptContent"
+}
+
 // parseWindowsInterpreter checks windowsInterpreter as JOB does (docs/JOB.md#windows-interpreter): blank
 // is none; otherwise it must end in ".exe" (case-sensitive) and be at most 260 UTF-16 units. The form
 // shows it for inline Bat (2) and PowerShell (5) only; a value left in the hidden field otherwise is
 // not sent.
 func parseWindowsInterpreter(ps *Problems, c *Config, f Form) {
 	v := strings.TrimSpace(f.WinInterpreter)
-	if v == "" || c.ScriptSource != SourceInline || (c.ScriptLanguage != 2 && c.ScriptLanguage != 5) {
+	if v == "" || (c.ScriptSource != SourceInline && c.ScriptSource != SourceFile) || (c.ScriptLanguage != 2 && c.ScriptLanguage != 5) {
 		return
 	}
 	if !strings.HasSuffix(v, ".exe") {

@@ -161,7 +161,7 @@ func TestParse_Invalid(t *testing.T) {
 		{"scope id missing", base("scopeId", ""), "scopeId", "val.required"},
 		{"scope id letters", base("scopeId", "abc"), "scopeId", "val.digits"},
 		{"scope type", base("scopeType", "tenant"), "scopeType", "val.enum"},
-		{"script source", base("scriptSource", "file"), "scriptSource", "val.enum"},
+		{"script source", base("scriptSource", "files"), "scriptSource", "val.enum"},
 		{"language", base("scriptLanguage", "6"), "scriptLanguage", "val.enum"},
 		{"content empty", base("scriptContent", " "), "scriptContent", "val.required"},
 		{"script id missing", base("scriptSource", "scriptId"), "scriptId", "val.required"},

@@ -17,6 +17,8 @@ type Form struct {
 	ScriptSource     string `env:"scriptSource, default=inline"`
 	ScriptLanguage   string `env:"scriptLanguage, default=1"`
 	ScriptContent    string `env:"scriptContent"`
+	ScriptFile       string `env:"scriptFile"`
+	StrictMode       string `env:"strictMode, default=true"`
 	ScriptID         string `env:"scriptId"`
 	ScriptVersionID  string `env:"scriptVersionId"`
 	ScriptParam      string `env:"scriptParam"`
@@ -27,6 +29,7 @@ type Form struct {
 	AccountID        string `env:"accountId"`
 	TaskName         string `env:"taskName"`
 	Hosts            string `env:"hosts"`
+	TargetsFile      string `env:"targetsFile"`
 	DynamicGroups    string `env:"dynamicGroups"`
 	TopoNodes        string `env:"topoNodes"`
 	ContainerFilters string `env:"containerFilters"`

@@ -41,13 +41,14 @@ const (
 	SourceInline          ScriptSource = "inline"
 	SourceScriptID        ScriptSource = "scriptId"
 	SourceScriptVersionID ScriptSource = "scriptVersionId"
+	SourceFile            ScriptSource = "file" // a file in the workspace (scriptFile)
 )
 
 var (
 	waitModes     = []WaitMode{WaitPoll, WaitCallback, WaitNone}
 	cancelModes   = []CancelPolicy{CancelTerminate, CancelLeave}
 	logModes      = []LogMode{LogAuto, LogAll, LogFailed, LogNone}
-	scriptSources = []ScriptSource{SourceInline, SourceScriptID, SourceScriptVersionID}
+	scriptSources = []ScriptSource{SourceInline, SourceFile, SourceScriptID, SourceScriptVersionID}
 )
 
 // parseMode returns v when it is one of allowed, else adds a problem for field and returns "".

@@ -17,8 +17,13 @@ func (s *step) printPlan() {
 		s.log.Info(s.t("plan.script_id", c.ScriptID))
 	case "scriptVersionId":
 		s.log.Info(s.t("plan.script_version", c.ScriptVersionID))
+	case SourceFile:
+		s.log.Info(s.t("plan.script_file", c.ScriptFile, s.t("lang."+strconv.Itoa(c.ScriptLanguage)), strings.Count(c.ScriptContent, "\n")+1, len(c.ScriptContent)))
 	default:
 		s.log.Info(s.t("plan.script_inline", s.t("lang."+strconv.Itoa(c.ScriptLanguage)), strings.Count(c.ScriptContent, "\n")+1, len(c.ScriptContent)))
+	}
+	if c.StrictApplied {
+		s.log.Info(s.t("plan.strict_mode"))
 	}
 	switch {
 	case c.ScriptParam == "":

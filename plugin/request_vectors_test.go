@@ -91,7 +91,9 @@ func bodyDiffs(t *testing.T, lines []vectors.Line, vs []bodyVector) []string {
 			}
 			continue
 		}
-		c, ps := parseInputs(t, v.Form)
+		// The bodies were recorded with the script as written: strict mode (strict_test.go) only
+		// changes the script's text, which JOB reads the same way.
+		c, ps := parseInputs(t, withStrictOff(v.Form))
 		if c == nil {
 			diffs = append(diffs, fmt.Sprintf("%s: the form no longer parses: %+v", name, ps.Errors))
 			continue

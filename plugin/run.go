@@ -2,6 +2,8 @@ package plugin
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"strings"
@@ -391,12 +393,16 @@ func (s *step) dryRun() *outcome {
 	s.log.EndGroup()
 	// The script as JOB will run it: only here, where the user asked for it (task.json marks the editor
 	// isSensitive, so BK-CI's worker does not print it either).
-	if s.cfg.ScriptSource == SourceInline {
+	// The file source's script is shown too, and for both the SHA-256 of the bytes sent (strict mode
+	// applied), to compare with the file in the workspace or in JOB's job details.
+	if s.cfg.ScriptSource == SourceInline || s.cfg.ScriptSource == SourceFile {
 		s.log.Group(s.t("msg.dry_run_script"))
 		for _, line := range strings.Split(strings.TrimSuffix(s.cfg.ScriptContent, "\n"), "\n") {
 			s.log.Info(line)
 		}
 		s.log.EndGroup()
+		sum := sha256.Sum256([]byte(s.cfg.ScriptContent))
+		s.log.Info(s.t("msg.dry_run_sha256", hex.EncodeToString(sum[:])))
 	}
 	s.log.Info(s.t("msg.dry_run_done"))
 	return endDryRun.with(s.t("msg.dry_run_done"))

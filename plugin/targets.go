@@ -10,6 +10,8 @@ import (
 
 	"github.com/tidwall/gjson"
 
+	"jobfastexecutescript/i18n"
+
 	"jobfastexecutescript/internal/jobapi"
 	"jobfastexecutescript/internal/labelsel"
 )
@@ -98,9 +100,20 @@ func dropEmpty(in []string) []string {
 	return out
 }
 
-func parseTargets(ps *Problems, f Form) Targets {
+func parseTargets(ps *Problems, f Form, b Build, lang i18n.Lang) Targets {
 	var t Targets
-	t.Hosts, t.KeepID = parseHosts(ps, f.Hosts)
+	h := newHostSet()
+	for _, e := range splitList(ps, "hosts", f.Hosts) {
+		if key := h.add(e); key != "" {
+			ps.add("hosts", key, e)
+		}
+	}
+	if path := strings.TrimSpace(f.TargetsFile); path != "" {
+		if text, ok := readWorkspaceFile(ps, "targetsFile", b.workspace(), path, maxTargetsFileBytes); ok {
+			parseTargetsFile(ps, lang, h, path, string(text))
+		}
+	}
+	t.Hosts, t.KeepID = h.out, h.keep
 	seenGroup := map[string]bool{}
 	for _, g := range splitList(ps, "dynamicGroups", f.DynamicGroups) {
 		if !groupIDRe.MatchString(g) {
@@ -133,7 +146,7 @@ func parseTargets(ps *Problems, f Form) Targets {
 		}
 	}
 	t.ContainerFilters = parseContainerFilters(ps, f.ContainerFilters)
-	if t.Empty() && !hasProblemIn(ps, "hosts", "dynamicGroups", "topoNodes", "containerFilters") {
+	if t.Empty() && !hasProblemIn(ps, "hosts", "targetsFile", "dynamicGroups", "topoNodes", "containerFilters") {
 		ps.add("hosts", "val.no_target")
 	}
 	return t
@@ -153,72 +166,121 @@ func hasProblemIn(ps *Problems, fields ...string) bool {
 // parseHosts reads cloudId:ipv4, bare ipv4 (cloud 0), #hostId and host:hostId entries, and the step's own
 // labels with a host id (0:10.0.0.1#101, 0:[fd00::1]#104), dropping duplicates.
 func parseHosts(ps *Problems, v string) ([]HostRef, map[int64]bool) {
-	var out []HostRef
-	var keep map[int64]bool
-	seenID := map[int64]bool{}
-	seenIP := map[string]bool{}
+	h := newHostSet()
 	for _, e := range splitList(ps, "hosts", v) {
-		var idText string
-		switch {
-		case strings.Contains(e[min(1, len(e)):], "#"):
-			// A label the step writes: cloud:ip, cloud:[ipv6] or ip, then #hostId (docs/CONTRACT.md#labels).
-			// The host id selects the host; the address before it must be well formed.
-			addr, id, _ := strings.Cut(e, "#")
-			if !labelAddr(addr) {
-				ps.add("hosts", "val.host_label", e)
-				continue
-			}
-			idText = id
-			if idText == "" {
-				idText = "x" // refused below
-			} else if n, err := strconv.ParseInt(id, 10, 64); err == nil && n > 0 {
-				if keep == nil {
-					keep = map[int64]bool{}
-				}
-				keep[n] = true
-			}
-		case strings.HasPrefix(e, "#"):
-			idText = e[1:]
-		case strings.HasPrefix(strings.ToLower(e), "host:"):
-			idText = e[len("host:"):]
-		}
-		if idText != "" || e == "#" {
-			id, err := strconv.ParseInt(idText, 10, 64)
-			if err != nil || id < 1 || !digitsRe.MatchString(idText) {
-				ps.add("hosts", "val.host_id", e)
-				continue
-			}
-			if !seenID[id] {
-				seenID[id] = true
-				out = append(out, HostRef{HostID: id})
-			}
-			continue
-		}
-		cloud, ip := "0", e
-		if i := strings.LastIndexByte(e, ':'); i >= 0 && strings.Count(e, ":") == 1 {
-			cloud, ip = e[:i], e[i+1:]
-		}
-		if strings.Count(e, ":") > 1 || net.ParseIP(strings.Trim(e, "[]")) != nil && strings.Contains(e, ":") {
-			ps.add("hosts", "val.host_ipv6", e)
-			continue
-		}
-		c, err := strconv.ParseInt(cloud, 10, 64)
-		if err != nil || c < 0 || !digitsRe.MatchString(cloud) {
-			ps.add("hosts", "val.cloud_id", e)
-			continue
-		}
-		if !ipv4StrictRe.MatchString(ip) {
-			ps.add("hosts", "val.host_ip", e)
-			continue
-		}
-		key := strconv.FormatInt(c, 10) + ":" + ip
-		if !seenIP[key] {
-			seenIP[key] = true
-			cc := c
-			out = append(out, HostRef{CloudID: &cc, IP: ip})
+		if key := h.add(e); key != "" {
+			ps.add("hosts", key, e)
 		}
 	}
-	return out, keep
+	return h.out, h.keep
+}
+
+// maxTargetsFileProblems is how many bad entries of targetsFile are listed one by one.
+const maxTargetsFileProblems = 20
+
+// parseTargetsFile adds the host entries of the targets file's text to h: the hosts syntax, one or more
+// entries a line; a line whose first entry starts with "#" is a comment, unless that entry is a host id
+// (#101: write "# #101" to comment it out). Each bad entry is reported with its line number.
+func parseTargetsFile(ps *Problems, lang i18n.Lang, h *hostSet, path, text string) {
+	bad := 0
+	for n, line := range strings.Split(text, "\n") {
+		line = strings.TrimSpace(line)
+		if line == "" {
+			continue
+		}
+		entries := listSepRe.Split(line, -1)
+		if strings.HasPrefix(line, "#") && !hostIDRe.MatchString(entries[0]) {
+			continue
+		}
+		for _, e := range entries {
+			if e == "" {
+				continue
+			}
+			key := h.add(e)
+			if key == "" {
+				continue
+			}
+			if bad++; bad <= maxTargetsFileProblems {
+				ps.add("targetsFile", "val.targets_file_entry", path, n+1, lang.T(key, e))
+			}
+		}
+	}
+	if bad > maxTargetsFileProblems {
+		ps.add("targetsFile", "val.targets_file_more", path, bad-maxTargetsFileProblems)
+	}
+}
+
+var hostIDRe = regexp.MustCompile(`^#[0-9]+$`)
+
+// hostSet collects hosts, dropping duplicates.
+type hostSet struct {
+	out    []HostRef
+	keep   map[int64]bool
+	seenID map[int64]bool
+	seenIP map[string]bool
+}
+
+func newHostSet() *hostSet {
+	return &hostSet{seenID: map[int64]bool{}, seenIP: map[string]bool{}}
+}
+
+// add adds the host entry e and returns "", or the message key of what is wrong with it.
+func (h *hostSet) add(e string) string {
+	var idText string
+	switch {
+	case strings.Contains(e[min(1, len(e)):], "#"):
+		// A label the step writes: cloud:ip, cloud:[ipv6] or ip, then #hostId (docs/CONTRACT.md#labels).
+		// The host id selects the host; the address before it must be well formed.
+		addr, id, _ := strings.Cut(e, "#")
+		if !labelAddr(addr) {
+			return "val.host_label"
+		}
+		idText = id
+		if idText == "" {
+			idText = "x" // refused below
+		} else if n, err := strconv.ParseInt(id, 10, 64); err == nil && n > 0 {
+			if h.keep == nil {
+				h.keep = map[int64]bool{}
+			}
+			h.keep[n] = true
+		}
+	case strings.HasPrefix(e, "#"):
+		idText = e[1:]
+	case strings.HasPrefix(strings.ToLower(e), "host:"):
+		idText = e[len("host:"):]
+	}
+	if idText != "" || e == "#" {
+		id, err := strconv.ParseInt(idText, 10, 64)
+		if err != nil || id < 1 || !digitsRe.MatchString(idText) {
+			return "val.host_id"
+		}
+		if !h.seenID[id] {
+			h.seenID[id] = true
+			h.out = append(h.out, HostRef{HostID: id})
+		}
+		return ""
+	}
+	cloud, ip := "0", e
+	if i := strings.LastIndexByte(e, ':'); i >= 0 && strings.Count(e, ":") == 1 {
+		cloud, ip = e[:i], e[i+1:]
+	}
+	if strings.Count(e, ":") > 1 || net.ParseIP(strings.Trim(e, "[]")) != nil && strings.Contains(e, ":") {
+		return "val.host_ipv6"
+	}
+	c, err := strconv.ParseInt(cloud, 10, 64)
+	if err != nil || c < 0 || !digitsRe.MatchString(cloud) {
+		return "val.cloud_id"
+	}
+	if !ipv4StrictRe.MatchString(ip) {
+		return "val.host_ip"
+	}
+	key := strconv.FormatInt(c, 10) + ":" + ip
+	if !h.seenIP[key] {
+		h.seenIP[key] = true
+		cc := c
+		h.out = append(h.out, HostRef{CloudID: &cc, IP: ip})
+	}
+	return ""
 }
 
 // labelAddr reports whether addr is the address part of a host label with a host id: cloud:ipv4,
