@@ -3,6 +3,7 @@
 package e2e
 
 import (
+	"encoding/base64"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -140,4 +141,24 @@ func TestStrictModeFailsOnFailingCommand(t *testing.T) {
 	res.wantStatus(t, "failure", 1, "failed")
 	off := newStep(t, sim, "scriptContent", script, "strictMode", "false").run()
 	off.wantStatus(t, "success", 0, "success")
+}
+
+// TestStrictModePowerShellParamFirst: a PowerShell script's param() block stays first (PowerShell
+// requires it); strict mode's $ErrorActionPreference goes right after it, in the script JOB receives.
+func TestStrictModePowerShellParamFirst(t *testing.T) {
+	t.Parallel()
+	script := "param(\n  [string]$Version = '1.0'\n)\nWrite-Output \"deploying $Version\"\n"
+	sim := startSim(t, jobsim.Options{})
+	// The simulator runs scripts with the machine's shells, not PowerShell: what matters is the
+	// script JOB receives.
+	newStep(t, sim, "scriptLanguage", "5", "scriptContent", script).run()
+	b64 := gjson.GetBytes(sim.Requests()[0].Body, "script_content").String()
+	sent, err := base64.StdEncoding.DecodeString(b64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "param(\n  [string]$Version = '1.0'\n)\n$ErrorActionPreference = 'Stop'\nWrite-Output \"deploying $Version\"\n"
+	if string(sent) != want {
+		t.Errorf("script sent:\n%s\nwant:\n%s", sent, want)
+	}
 }
