@@ -22,11 +22,14 @@ func (s *step) buildAPI(timeout time.Duration) *bkciapi.Client {
 	if s.in == nil {
 		return nil
 	}
-	env, err := bkciapi.ReadSDKEnv(s.in.DataDir)
-	if err != nil {
-		return nil
+	if s.sdk == nil { // read once: the private config and the link both need it
+		env, err := bkciapi.ReadSDKEnv(s.in.DataDir)
+		if err != nil {
+			return nil
+		}
+		s.sdk = &env
 	}
-	return bkciapi.New(env, timeout)
+	return bkciapi.New(*s.sdk, timeout)
 }
 
 // privateConfigFromBuildAPI reads the private config through the build API; nil when there is none

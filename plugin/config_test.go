@@ -22,6 +22,12 @@ var testBuild = Build{PipelineName: "deploy", BuildNum: "42", TaskID: "e-77aa", 
 // parseInputs runs Parse on a form made of the task.json defaults plus in.
 func parseInputs(t *testing.T, in map[string]string) (*Config, *Problems) {
 	t.Helper()
+	return parseWithBuild(t, testBuild, in)
+}
+
+// parseWithBuild runs Parse on the form in (empty values unset) with the build variables b.
+func parseWithBuild(t *testing.T, b Build, in map[string]string) (*Config, *Problems) {
+	t.Helper()
 	m := map[string]string{}
 	for k, v := range in {
 		if v != "" {
@@ -32,7 +38,7 @@ func parseInputs(t *testing.T, in map[string]string) (*Config, *Problems) {
 	if err := decode(context.Background(), &f, envconfig.MapLookuper(m)); err != nil {
 		t.Fatal(err)
 	}
-	return Parse(f, testBuild, testPrivate, nil, i18n.EnUS)
+	return Parse(f, b, testPrivate, nil, i18n.EnUS)
 }
 
 func base(extra ...string) map[string]string {

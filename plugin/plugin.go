@@ -14,6 +14,7 @@ import (
 
 	"jobfastexecutescript/i18n"
 	"jobfastexecutescript/internal/bkci"
+	"jobfastexecutescript/internal/bkciapi"
 	"jobfastexecutescript/internal/jobapi"
 )
 
@@ -84,6 +85,7 @@ type step struct {
 	w           *watcher // the watcher of the job, once it is followed
 	// linkDone is closed when the report of the job's link to BK-CI is over (nil: none under way).
 	linkDone chan struct{}
+	sdk      *bkciapi.SDKEnv // the worker's .sdk.json, once read (buildAPI)
 }
 
 func (s *step) outputPath() string {

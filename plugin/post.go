@@ -52,9 +52,7 @@ func (s *step) runPost(ctx context.Context) *outcome {
 	case len(found.states) > 0:
 		var o *outcome
 		for _, st := range found.states { // one, unless the step ran more than once in this build run
-			if r := s.postState(ctx, st); o == nil || (o.success && !r.success) {
-				o = r
-			}
+			o = firstFailure(o, s.postState(ctx, st))
 		}
 		return o
 	case found.ran:
@@ -66,6 +64,14 @@ func (s *step) runPost(ctx context.Context) *outcome {
 		return endDone.with(s.t("msg.post_nothing"))
 	}
 	return s.postLookup(ctx, run)
+}
+
+// firstFailure combines the outcomes of handling several jobs: the first failure, else the first.
+func firstFailure(o, r *outcome) *outcome {
+	if o == nil || (o.success && !r.success) {
+		return r
+	}
+	return o
 }
 
 // postState handles the job one state file names.
@@ -160,9 +166,7 @@ func (s *step) postLookup(ctx context.Context, run Run) *outcome {
 		} else {
 			r = s.postTerminate(ctx)
 		}
-		if o == nil || (o.success && !r.success) {
-			o = r
-		}
+		o = firstFailure(o, r)
 	}
 	return o
 }

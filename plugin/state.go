@@ -12,9 +12,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/tidwall/gjson"
-
 	"jobfastexecutescript/internal/atomicfile"
+	"jobfastexecutescript/internal/bkciapi"
 	"jobfastexecutescript/internal/jobapi"
 )
 
@@ -121,7 +120,7 @@ func findStates(dataDir string, run Run) parentRuns {
 		case errors.Is(err, fs.ErrNotExist):
 			// The step ran here but had not reached its submit, when the worker's own file says the
 			// dir is this build's (an earlier build's can outlive a crashed worker).
-			if sdk, err := os.ReadFile(filepath.Join(d, ".sdk.json")); err == nil && gjson.GetBytes(sdk, "buildId").String() == run.BuildID {
+			if sdk, err := bkciapi.ReadSDKEnv(d); err == nil && sdk.BuildID == run.BuildID {
 				out.ran = true
 			}
 		default:

@@ -1,14 +1,11 @@
 package plugin
 
 import (
-	"context"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-
-	"github.com/sethvargo/go-envconfig"
 
 	"jobfastexecutescript/i18n"
 )
@@ -16,19 +13,9 @@ import (
 // parseInWorkspace runs Parse with the build's workspace ws.
 func parseInWorkspace(t *testing.T, ws string, in map[string]string) (*Config, *Problems) {
 	t.Helper()
-	m := map[string]string{}
-	for k, v := range in {
-		if v != "" {
-			m[k] = v
-		}
-	}
-	var f Form
-	if err := decode(context.Background(), &f, envconfig.MapLookuper(m)); err != nil {
-		t.Fatal(err)
-	}
 	b := testBuild
 	b.WorkspaceEnv = ws
-	return Parse(f, b, testPrivate, nil, i18n.EnUS)
+	return parseWithBuild(t, b, in)
 }
 
 func write(t *testing.T, path, text string) {

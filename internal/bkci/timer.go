@@ -6,7 +6,8 @@ import (
 	"time"
 )
 
-// SDKFile is the file the worker writes into the data dir for BK-CI's plugin SDKs.
+// SDKFile is the file the worker writes into the data dir for BK-CI's plugin SDKs (worker-common
+// .../task/market/MarketAtomTask.kt writeSdkEnv).
 const SDKFile = ".sdk.json"
 
 // TimerStarted estimates when BK-CI started the step's timer. No variable says it: the worker starts

@@ -22,11 +22,12 @@ import (
 	"unicode/utf16"
 
 	"github.com/tidwall/gjson"
+
+	"jobfastexecutescript/internal/bkci"
 )
 
-// SDKFile is the file the worker writes into the data dir for BK-CI's plugin SDKs (MarketAtomTask.kt
-// writeSdkEnv).
-const SDKFile = ".sdk.json"
+// SDKFile is .sdk.json, the file the worker writes into the data dir for BK-CI's plugin SDKs.
+const SDKFile = bkci.SDKFile
 
 // Paths under the gateway (worker-api-sdk AtomArchiveResourceApi.kt getAtomSensitiveConf, store
 // BuildStoreResource.kt; process BuildTaskResource.kt reportExternalLink).

@@ -216,6 +216,22 @@ func (s *Sim) startJob(j *job) {
 func (s *Sim) runBatch(j *job, b int) {
 	j.cur = b
 	j.stepStatus = StatusRunning
+	works := s.startTasks(j, b)
+	j.pending = len(works)
+	s.notify()
+	if len(works) == 0 {
+		s.batchDone(j)
+		return
+	}
+	for _, w := range works {
+		s.exec.enqueue(w)
+	}
+}
+
+// startTasks marks batch b's targets started and returns the work to run; a target whose agent is down
+// fails at once, and one that succeeded in an earlier run of a retried step is not run again. s.mu
+// must be held.
+func (s *Sim) startTasks(j *job, b int) []*work {
 	now := nowMillis()
 	var works []*work
 	for _, i := range j.batches[b] {
@@ -230,17 +246,9 @@ func (s *Sim) runBatch(j *job, b int) {
 			continue
 		}
 		tk.status, tk.errorCode = TargetRunning, 115
-		works = append(works, &work{ctx: j.ctx, job: j, task: tk, target: tk.t, script: j.script, timeout: j.timeout})
+		works = append(works, &work{ctx: j.ctx, job: j, task: tk, target: tk.t, script: j.script, timeout: j.timeout, batch: b})
 	}
-	j.pending = len(works)
-	s.notify()
-	if len(works) == 0 {
-		s.batchDone(j)
-		return
-	}
-	for _, w := range works {
-		s.exec.enqueue(w)
-	}
+	return works
 }
 
 func (s *Sim) setLiveLog(w *work, l logContent) {

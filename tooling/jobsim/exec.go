@@ -112,7 +112,7 @@ type work struct {
 	script   scriptSpec
 	timeout  time.Duration
 	released bool
-	batch    int // the staggered batch (0-based) the work belongs to
+	batch    int // the batch (0-based) the work belongs to
 }
 
 // current reports whether the task is still on the run this work was made for (a retry starts a new

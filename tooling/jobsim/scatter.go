@@ -51,19 +51,7 @@ func (s *Sim) startStaggered(j *job, now int64) {
 // runStaggeredBatch starts batch b's targets; s.mu held.
 func (s *Sim) runStaggeredBatch(j *job, b int) {
 	j.cur = max(j.cur, b) // JOB keeps its own batch pointer at 1; cur only serves the simulator
-	now := nowMillis()
-	var works []*work
-	for _, i := range j.batches[b] {
-		tk := j.tasks[i]
-		tk.t.ExecuteCount = j.executeCount
-		tk.start = now
-		if tk.t.AgentDown {
-			tk.status, tk.errorCode, tk.end = TargetAgentError, -1, now
-			continue
-		}
-		tk.status, tk.errorCode = TargetRunning, 115
-		works = append(works, &work{ctx: j.ctx, job: j, task: tk, target: tk.t, script: j.script, timeout: j.timeout, batch: b})
-	}
+	works := s.startTasks(j, b)
 	j.batchPending[b] = len(works)
 	s.notify()
 	if len(works) == 0 {
