@@ -77,6 +77,10 @@ type task struct {
 	start     int64
 	end       int64
 	log       logContent
+	// kept: the target succeeded in an earlier run of a retried step and is not run again; like JOB it
+	// keeps its status, exit code and log (JOB serves that log from the run it ran in, its
+	// actual_execute_count: job-execute .../service/impl/LogServiceImpl.java queryScriptLogsFromLogsvr).
+	kept bool
 }
 
 // objKey identifies an execute object: type and resource id.
@@ -236,7 +240,7 @@ func (s *Sim) startTasks(j *job, b int) []*work {
 	var works []*work
 	for _, i := range j.batches[b] {
 		tk := j.tasks[i]
-		if tk.status == TargetLastSuccess {
+		if tk.kept {
 			continue
 		}
 		tk.t.ExecuteCount = j.executeCount
@@ -389,21 +393,30 @@ func (s *Sim) finishStop(j *job) {
 	})
 }
 
-// resume continues a waiting or failed job from a state change by an operation; s.mu must be held.
+// resetForRetry applies operate_step_instance 2 (retry the failed targets) or 8 (retry all) to a step
+// that ended 4, 9 or 11; s.mu must be held. As JOB does (job-execute .../engine/listener/
+// GseStepEventHandler.java retryStepFail, saveExecuteObjectTasksForRetryFail, retryParallelStep): the
+// execute count goes up and the job runs again at once; a serial rolling step re-runs its current batch
+// only (its failed targets, or all of them for 8) and then rolls on; a staggered step re-dispatches
+// every batch with new stagger times. Targets that succeeded are kept as they are, with their logs.
 func (s *Sim) resetForRetry(j *job, all bool) {
 	j.executeCount++
 	j.status, j.stepStatus = StatusRunning, StatusRunning
 	j.ended = 0
 	j.ctx, j.cancel = context.WithCancel(context.Background())
 	for _, tk := range j.tasks {
+		inScope := j.staggered || tk.t.Batch-1 >= j.cur
 		switch {
-		case tk.t.Batch-1 < j.cur && targetSuccess(tk.status):
-			tk.status, tk.log = TargetLastSuccess, nil
-		case tk.t.Batch-1 == j.cur && targetSuccess(tk.status) && !all:
-			tk.status, tk.log = TargetLastSuccess, nil
-		case tk.t.Batch-1 >= j.cur:
+		case !inScope || (targetSuccess(tk.status) && !all):
+			tk.kept = targetSuccess(tk.status) || tk.kept
+		default:
+			tk.kept = false
 			tk.status, tk.exitCode, tk.tag, tk.errorCode, tk.start, tk.end, tk.log = TargetWaiting, nil, nil, 0, 0, 0, nil
 		}
+	}
+	if j.staggered {
+		s.startStaggered(j, nowMillis())
+		return
 	}
 	s.runBatch(j, j.cur)
 }

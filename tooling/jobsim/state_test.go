@@ -428,8 +428,9 @@ func TestUIHooks(t *testing.T) {
 			t.Fatal(err)
 		}
 		snap, _ = s.WaitFinished(ctx, id)
-		if snap.ExecuteCount != 1 || !reflect.DeepEqual(statuses(snap), []int{TargetLastSuccess, TargetNonZeroExit}) {
-			t.Fatalf("after retry: count %d targets %v", snap.ExecuteCount, statuses(snap))
+		// The target that succeeded keeps its status and its log (JOB's retryStepFail leaves it as it was).
+		if snap.ExecuteCount != 1 || !reflect.DeepEqual(statuses(snap), []int{TargetSuccess, TargetNonZeroExit}) || snap.Targets[0].Log == "" {
+			t.Fatalf("after retry: count %d targets %v log %q", snap.ExecuteCount, statuses(snap), snap.Targets[0].Log)
 		}
 		recs, err := s.WaitJobCallbacks(ctx, id, 2)
 		if err != nil || recs[0].Status != StatusFail || recs[1].Status != StatusFail || len(s.Callbacks()) < before+2 {
@@ -472,4 +473,65 @@ func TestSyntheticTimeoutAndTags(t *testing.T) {
 	if *snap.Targets[1].Tag != "tagged" || snap.Targets[1].Log != "0:10.0.0.2" {
 		t.Fatalf("tag %q log %q", *snap.Targets[1].Tag, snap.Targets[1].Log)
 	}
+}
+
+// TestRetryFailedRolling: code 2 on a serial rolling step re-runs the failed targets of the batch it
+// stopped at, then rolls on to the next batches; on a staggered step it re-runs the failed targets of
+// every batch (GseStepEventHandler.retryStepFail / retryParallelStep). Targets that succeeded keep their
+// status and log.
+func TestRetryFailedRolling(t *testing.T) {
+	t.Parallel()
+	failFirstRun := func(ids ...int64) func(Target) Outcome {
+		return func(tg Target) Outcome {
+			for _, id := range ids {
+				if tg.HostID == id && tg.ExecuteCount == 0 {
+					return Outcome{ExitCode: 1, Log: "fail\n"}
+				}
+			}
+			return Outcome{Log: "ok\n"}
+		}
+	}
+	t.Run("serial", func(t *testing.T) {
+		t.Parallel()
+		s, c := newSim(t, Options{Inventory: bigInventory(3), Exec: Synthetic(failFirstRun(2))})
+		id, _ := c.submit(rollingBody(3, "1", 1))
+		ctx := ctxT(t)
+		snap, _ := s.WaitFinished(ctx, id)
+		if snap.Status != StatusFail || !reflect.DeepEqual(statuses(snap), []int{TargetSuccess, TargetNonZeroExit, TargetWaiting}) {
+			t.Fatalf("first run: %d %v", snap.Status, statuses(snap))
+		}
+		if err := s.RetryFailed(id); err != nil {
+			t.Fatal(err)
+		}
+		snap, _ = s.WaitFinished(ctx, id)
+		if snap.Status != StatusSuccess || snap.ExecuteCount != 1 || !reflect.DeepEqual(statuses(snap), []int{TargetSuccess, TargetSuccess, TargetSuccess}) {
+			t.Fatalf("after retry: %d count %d %v", snap.Status, snap.ExecuteCount, statuses(snap))
+		}
+		if snap.Targets[0].Log != "ok\n" || snap.Targets[0].ExecuteCount != 0 || snap.Targets[1].ExecuteCount != 1 {
+			t.Fatalf("kept target: %+v, retried: %+v", snap.Targets[0], snap.Targets[1])
+		}
+	})
+	t.Run("staggered", func(t *testing.T) {
+		t.Parallel()
+		s, c := newSim(t, Options{Inventory: bigInventory(3), Exec: Synthetic(failFirstRun(1, 3))})
+		b := rollingBody(3, "1", 1)
+		rc := b["rolling_config"].(map[string]any)
+		rc["execution_mode"], rc["batch_start_wait_fixed_ms"], rc["batch_start_wait_random_min_ms"], rc["batch_start_wait_random_max_ms"] = 2, 0, 0, 0
+		id, _ := c.submit(b)
+		ctx := ctxT(t)
+		snap, _ := s.WaitFinished(ctx, id)
+		if snap.Status != StatusFail || !reflect.DeepEqual(statuses(snap), []int{TargetNonZeroExit, TargetSuccess, TargetNonZeroExit}) {
+			t.Fatalf("first run: %d %v", snap.Status, statuses(snap))
+		}
+		if err := s.RetryFailed(id); err != nil {
+			t.Fatal(err)
+		}
+		snap, _ = s.WaitFinished(ctx, id)
+		if snap.Status != StatusSuccess || !reflect.DeepEqual(statuses(snap), []int{TargetSuccess, TargetSuccess, TargetSuccess}) || snap.Targets[1].ExecuteCount != 0 {
+			t.Fatalf("after retry: %d %v %+v", snap.Status, statuses(snap), snap.Targets[1])
+		}
+		if err := s.RetryFailed(id); err == nil {
+			t.Fatal("a retry of a successful step was accepted")
+		}
+	})
 }
