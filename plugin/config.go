@@ -78,8 +78,12 @@ type Config struct {
 	OperatorMode     string
 	Operator         string
 	FailureTolerance Tolerance
-	LogMode          LogMode
-	ExtractVars      bool
+	// RetryFailed is how many times the failed targets are run again in the same job (retry.go);
+	// RetryInterval is the pause before each retry.
+	RetryFailed   int
+	RetryInterval time.Duration
+	LogMode       LogMode
+	ExtractVars   bool
 	// AllowedVariables are the names a target may set although they would change later steps'
 	// environment (logvars.SteersEnvironment).
 	AllowedVariables map[string]bool
@@ -183,6 +187,7 @@ func Parse(f Form, b Build, priv bkci.PrivateConfig, missingPrivate []string, la
 		ps.add("operator", "val.operator_empty")
 	}
 	c.FailureTolerance = parseTolerance(ps, f.FailureTolerance)
+	parseRetry(ps, c, f)
 	c.LogMode = parseMode(ps, "logMode", f.LogMode, logModes)
 	c.ExtractVars = parseBool(ps, "extractVars", f.ExtractVars)
 	c.AllowedVariables = parseAllowedVariables(ps, f.AllowedVars)
@@ -510,31 +515,45 @@ func stepDeadline(minutes string, elapsed time.Duration) time.Duration {
 }
 
 // EffectiveWait is how long the plugin waits for the job: waitTimeout when set, else the script timeout
-// times the rolling batches plus margins; never beyond the step's own deadline.
+// times the rolling batches plus margins, and the retries (retry.go); never beyond the step's own
+// deadline.
 func (c *Config) EffectiveWait() time.Duration {
 	w := c.WaitTimeout
 	switch {
 	case w != 0:
-	case c.Rolling != nil && c.Rolling.Staggered:
-		// Batches overlap: the last one starts at most (batches-1) × (fixed + largest random) seconds
-		// after the first, then runs for at most the script timeout (docs/JOB.md#staggered-rolling).
-		// JOB ignores the rolling mode here, so no batch waits for a confirmation.
-		n := c.batches()
-		if n == rolling.MaxBatches { // the number of targets is known only once JOB resolves them
-			n = maxStaggeredBatches
-		}
-		gap := time.Duration(c.Rolling.Stagger+c.Rolling.JitterMax) * time.Second
-		w = time.Duration(n-1)*gap + time.Duration(c.Timeout)*time.Second + waitMarginPerBatch + waitMarginBase
-	case c.Rolling != nil && c.Rolling.Mode == 3:
+	case c.Rolling != nil && c.Rolling.Mode == 3 && !c.Rolling.Staggered:
 		w = c.StepDeadline
 	default:
-		per := time.Duration(c.Timeout)*time.Second + waitMarginPerBatch
-		w = time.Duration(c.batches())*per + waitMarginBase
+		w = c.firstAttemptWait() + c.retryAllowance(c.RetryFailed)
 	}
 	if c.StepDeadline > 0 && w > c.StepDeadline {
 		w = c.StepDeadline
 	}
 	return w
+}
+
+// firstAttemptWait is how long the job's first run may take: the script timeout times the rolling
+// batches plus margins; a staggered job's span. A rolling job waiting for confirmations (mode 3) is
+// counted as if nobody took time to confirm.
+func (c *Config) firstAttemptWait() time.Duration {
+	if c.Rolling != nil && c.Rolling.Staggered {
+		return c.staggeredSpan() + waitMarginBase
+	}
+	per := time.Duration(c.Timeout)*time.Second + waitMarginPerBatch
+	return time.Duration(c.batches())*per + waitMarginBase
+}
+
+// staggeredSpan is how long a staggered job's batches may run: the last one starts at most
+// (batches-1) × (fixed + largest random) seconds after the first, then runs for at most the script
+// timeout (docs/JOB.md#staggered-rolling). JOB ignores the rolling mode here, so no batch waits for a
+// confirmation.
+func (c *Config) staggeredSpan() time.Duration {
+	n := c.batches()
+	if n == rolling.MaxBatches { // the number of targets is known only once JOB resolves them
+		n = maxStaggeredBatches
+	}
+	gap := time.Duration(c.Rolling.Stagger+c.Rolling.JitterMax) * time.Second
+	return time.Duration(n-1)*gap + time.Duration(c.Timeout)*time.Second + waitMarginPerBatch
 }
 
 // batches is the number of rolling batches the job runs in: 1 without rolling, JOB's maximum when the

@@ -48,6 +48,8 @@ type Form struct {
 	OnCancel         string `env:"onCancel, default=terminate"`
 	Operator         string `env:"operator, default=lastModifier"`
 	FailureTolerance string `env:"failureTolerance, default=0"`
+	RetryFailed      string `env:"retryFailed, default=0"`
+	RetryInterval    string `env:"retryInterval, default=10"`
 	LogMode          string `env:"logMode, default=auto"`
 	ExtractVars      string `env:"extractVars, default=true"`
 	AllowedVars      string `env:"allowedVariables"`

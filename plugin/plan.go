@@ -66,6 +66,7 @@ func (s *step) printPlan() {
 	s.log.Info(s.t("plan.operator", c.Operator, s.planValue("operator", c.OperatorMode)))
 	s.log.Info(s.t("plan.task_name", c.TaskName))
 	s.log.Info(s.t("plan.results", c.FailureTolerance.String(), s.planValue("logMode", string(c.LogMode)), s.planValue("extractVars", strconv.FormatBool(c.ExtractVars))))
+	s.planRetry()
 	s.log.EndGroup()
 }
 

@@ -16,6 +16,7 @@ import (
 	"jobfastexecutescript/internal/bkci"
 	"jobfastexecutescript/internal/bkciapi"
 	"jobfastexecutescript/internal/jobapi"
+	"jobfastexecutescript/internal/report"
 )
 
 // AtomCode is the plugin's code in BK-CI's store.
@@ -83,6 +84,8 @@ type step struct {
 	// unknownTask is the task name of a job the submit may have created that the look-up did not find.
 	unknownTask string
 	w           *watcher // the watcher of the job, once it is followed
+	// attempts are the runs of the job that ended failed and were retried (retry.go), oldest first.
+	attempts []report.Attempt
 	// linkDone is closed when the report of the job's link to BK-CI is over (nil: none under way).
 	linkDone chan struct{}
 	sdk      *bkciapi.SDKEnv // the worker's .sdk.json, once read (buildAPI)

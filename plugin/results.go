@@ -27,7 +27,7 @@ var reservedOutputs = map[string]bool{
 	"job_instance_id": true, "job_instance_name": true, "step_instance_id": true, "job_url": true,
 	"job_status": true, "job_status_code": true, "total_count": true, "success_count": true,
 	"failed_count": true, "success_targets": true, "failed_targets": true, "job_report": true,
-	"not_started_count": true, "not_started_targets": true,
+	"not_started_count": true, "not_started_targets": true, "retry_count": true,
 }
 
 // results turns the finished job into the verdict, the outputs, the logs, the summary and the report.
@@ -322,6 +322,7 @@ func (s *step) writeReport(final *jobapi.JobStatus, targets []*target, counts ma
 		r.StatusCounts = append(r.StatusCounts, report.StatusCount{Status: c, Name: s.statusName("target", c), Count: counts[c]})
 	}
 	r.VariableConflicts, r.SkippedVariables = vres.Conflicts, vres.Skipped
+	r.Attempts = s.attemptRows(targets)
 	r.Targets = make([]report.Target, 0, len(targets))
 	for _, t := range targets {
 		rt := report.Target{Label: t.label, Status: t.res.Status, StatusName: s.statusName("target", t.res.Status),

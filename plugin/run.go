@@ -123,6 +123,7 @@ func (s *step) submitted(sub jobapi.Submitted, listener *wait.Listener) jobapi.S
 		"job_instance_name": bkci.StringData(sub.JobInstanceName),
 		"step_instance_id":  bkci.StringData(fmt.Sprint(sub.StepInstanceID)),
 		"job_url":           bkci.StringData(s.jobURL()),
+		"retry_count":       bkci.StringData("0"),
 	}
 	s.saveState(sub)
 	s.log.Info(s.t("msg.submitted", sub.JobInstanceID, sub.JobInstanceName))
@@ -134,7 +135,8 @@ func (s *step) submitted(sub jobapi.Submitted, listener *wait.Listener) jobapi.S
 }
 
 // follow watches the job to its end (runCtx: until the wait limit or the signal in ctx) and ends the
-// step: with the job's results, or early per what ended the wait.
+// step: with the job's results, or early per what ended the wait. A job JOB ends failed runs its failed
+// targets again while retries are left (retry.go), each run an attempt of its own in the log.
 func (s *step) follow(ctx, runCtx, stepCtx context.Context, sub jobapi.Submitted, listener *wait.Listener) *outcome {
 	w := newWatcher(s, sub)
 	s.w = w
@@ -144,21 +146,38 @@ func (s *step) follow(ctx, runCtx, stepCtx context.Context, sub jobapi.Submitted
 		wake = listener.Wake()
 		sched = wait.SafetySchedule()
 	}
-	final, werr := w.watch(runCtx, sched, wake)
-	switch {
-	case werr == nil:
-		return s.results(stepCtx, w, final)
-	case ctx.Err() == nil && runCtx.Err() != nil:
-		return s.endAtLimit(ctx, stepCtx, w)
-	case ctx.Err() != nil:
-		return s.endCut(ctx, w)
+	count := attemptCount(s.cfg, 0, true)
+	for {
+		s.beginAttempt(count)
+		final, werr := w.watch(runCtx, sched, wake)
+		if werr == nil && s.retryable(final) {
+			retried, how := s.retry(ctx, runCtx, w, final)
+			s.endAttempt()
+			switch how {
+			case retryUnderWay:
+				count = attemptCount(s.cfg, retried, false)
+				continue
+			case retryCanceled:
+				return s.endCanceled(w)
+			}
+			return s.results(stepCtx, w, final)
+		}
+		s.endAttempt()
+		switch {
+		case werr == nil:
+			return s.results(stepCtx, w, final)
+		case ctx.Err() == nil && runCtx.Err() != nil:
+			return s.endAtLimit(ctx, stepCtx, w)
+		case ctx.Err() != nil:
+			return s.endCut(ctx, w)
+		}
+		// The step fails without knowing how the job ends: handle the job per onCancel rather than leave
+		// it running unwatched.
+		o := s.fail(werr)
+		s.endAbort(w)
+		o.message = s.t("msg.job_outcome", o.message, s.jobID, s.onCancelText())
+		return o
 	}
-	// The step fails without knowing how the job ends: handle the job per onCancel rather than leave
-	// it running unwatched.
-	o := s.fail(werr)
-	s.endAbort(w)
-	o.message = s.t("msg.job_outcome", o.message, s.jobID, s.onCancelText())
-	return o
 }
 
 // submitFailed ends a run whose submit failed. Only the run's own end (runCtx: the deadline, or the
@@ -198,7 +217,7 @@ func (s *step) readAtLimit(ctx context.Context, w *watcher) *jobapi.JobStatus {
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), terminateStatusRead)
 	defer cancel()
 	st, err := s.client.GetJobInstanceStatus(rctx, s.scope(), s.jobID, true)
-	if err != nil || !st.Finished {
+	if err != nil || !st.Finished || w.stale(st) {
 		return nil
 	}
 	s.log.Info(s.t("msg.ended_at_limit", s.statusName("job", st.Job.Status)))

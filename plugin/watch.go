@@ -57,6 +57,11 @@ type watcher struct {
 	pausedAt   int // targets started when the current rolling pause was announced (-1: not known)
 	lastRate   float64
 	stream     *streamer
+	// After a retry (retry.go): the step's execute count the new run has, when it was asked for, and
+	// whether the job was seen running since.
+	minExec    int
+	retriedAt  time.Time
+	sawRunning bool
 }
 
 func newWatcher(s *step, sub jobapi.Submitted) *watcher {
@@ -80,7 +85,7 @@ func (w *watcher) watch(ctx context.Context, sched wait.Schedule, wake <-chan st
 	}
 	var final *jobapi.JobStatus
 	err := p.Run(ctx, func(ctx context.Context) (bool, time.Duration, error) {
-		st, err := w.poll(ctx)
+		st, fresh, err := w.poll(ctx)
 		if err != nil {
 			if jobapi.IsTransient(err) || isJobInternalError(err) {
 				// The client already retried; keep waiting while the deadline allows.
@@ -88,6 +93,9 @@ func (w *watcher) watch(ctx context.Context, sched wait.Schedule, wake <-chan st
 				return false, w.client.RetryAfter(err), nil
 			}
 			return false, 0, err
+		}
+		if !fresh {
+			return false, 0, nil
 		}
 		if st.Finished {
 			final = st
@@ -108,22 +116,27 @@ func (w *watcher) watch(ctx context.Context, sched wait.Schedule, wake <-chan st
 	return final, nil
 }
 
-func (w *watcher) poll(ctx context.Context) (*jobapi.JobStatus, error) {
+// poll reads the job's status and reports what changed; fresh is false for an answer from before a
+// retry (watcher.stale), which is ignored.
+func (w *watcher) poll(ctx context.Context) (st *jobapi.JobStatus, fresh bool, err error) {
 	w.polls++
 	withResults := w.total == 0 || w.total <= resultsEveryPollUpTo || w.polls%resultsEveryNthPoll == 0
-	st, err := w.client.GetJobInstanceStatus(ctx, w.scope, w.sub.JobInstanceID, withResults)
+	st, err = w.client.GetJobInstanceStatus(ctx, w.scope, w.sub.JobInstanceID, withResults)
 	if err != nil {
-		return nil, err
+		return nil, false, err
+	}
+	if w.stale(st) {
+		return st, false, nil
 	}
 	// The end, and a new rolling pause, are judged with the results (to name the batch waiting).
 	if !withResults && (st.Finished || (st.Job.Status == jobstatus.JobWaitingUser && !w.waiting)) {
 		st, err = w.client.GetJobInstanceStatus(ctx, w.scope, w.sub.JobInstanceID, true)
 		if err != nil {
-			return nil, err
+			return nil, false, err
 		}
 	}
 	w.observe(ctx, st)
-	return st, nil
+	return st, true, nil
 }
 
 // observe reports what changed: job status, rolling pause, progress, live logs.

@@ -4,6 +4,10 @@
 // output.json and where the report is.
 //
 //	go run ./cmd/demo
+//	go run ./cmd/demo -set retryFailed=2 -set 'scriptContent=[ "$JOBSIM_EXECUTE_COUNT" -ge 1 ] || exit 3'
+//
+// -set overrides a form field (or a build variable) by its task.json name, as the pipeline user would
+// fill it in; the simulator's scripts see JOBSIM_TARGET_LABEL, JOBSIM_BATCH and JOBSIM_EXECUTE_COUNT.
 package main
 
 import (
@@ -14,6 +18,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"jobfastexecutescript/tooling/agent"
@@ -32,11 +37,27 @@ echo "<SOPS_VAR>demo_result:ok</SOPS_VAR>"
 func main() {
 	lang := flag.String("lang", "en_US", "runtime language (zh_CN or en_US)")
 	keep := flag.Bool("keep", true, "keep the workspace (report) after the demo")
+	sets := fieldValues{}
+	flag.Var(sets, "set", "`name=value`: set a form field (task.json name) or build variable; repeatable")
 	flag.Parse()
-	os.Exit(run(*lang, *keep))
+	os.Exit(run(*lang, *keep, sets))
 }
 
-func run(lang string, keep bool) int {
+// fieldValues collects -set name=value flags.
+type fieldValues map[string]string
+
+func (f fieldValues) String() string { return "" }
+
+func (f fieldValues) Set(v string) error {
+	name, value, ok := strings.Cut(v, "=")
+	if !ok || strings.TrimSpace(name) == "" {
+		return fmt.Errorf("%q: want name=value", v)
+	}
+	f[strings.TrimSpace(name)] = value
+	return nil
+}
+
+func run(lang string, keep bool, sets fieldValues) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
@@ -105,6 +126,9 @@ func run(lang string, keep bool) int {
 			},
 		},
 		Env: map[string]string{"BK_CI_LOCALE_LANGUAGE": lang},
+	}
+	for k, v := range sets {
+		step.Input[k] = v
 	}
 	fmt.Printf("running %s in %s as BK-CI's agent would\n\n", agent.BinaryName, filepath.Join(tmp, "data"))
 	res, err := step.Run(ctx)

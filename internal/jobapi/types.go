@@ -20,6 +20,9 @@ const (
 	OpTerminateJob = 1
 	// OpStepContinueRolling is operate_step_instance operation_code 13 (continue a paused rolling step).
 	OpStepContinueRolling = 13
+	// OpStepRetryFailed is operate_step_instance operation_code 2 (run the step's failed targets again
+	// in the same job; accepted when the step ended 4, 9 or 11).
+	OpStepRetryFailed = 2
 
 	// CodeInternal is JOB's "Internal Server Error".
 	CodeInternal = 1240002

@@ -153,6 +153,9 @@ type Result struct {
 	NotStarted   int           `json:"not_started_count"` // targets that never ran, not in FailedCount
 	StatusCounts []StatusCount `json:"status_counts"`
 
+	// Attempts are the job's runs when failed targets were retried (more than one); else empty.
+	Attempts []Attempt `json:"attempts,omitempty"`
+
 	Variables         map[string]string  `json:"variables"`
 	VariableConflicts []logvars.Conflict `json:"variable_conflicts"`
 	SkippedVariables  []logvars.Skip     `json:"skipped_variables"`

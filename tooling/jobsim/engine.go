@@ -83,6 +83,12 @@ type task struct {
 	kept bool
 }
 
+// beforeRetry is a job's status answer as it was when a retry was accepted (Options.RetryLag).
+type beforeRetry struct {
+	at     int64 // ms since the epoch
+	status statusJSON
+}
+
 // objKey identifies an execute object: type and resource id.
 type objKey struct {
 	typ int64
@@ -121,6 +127,7 @@ type job struct {
 	batchesDone                 int
 	byKey                       map[objKey]*task
 	stopFinal                   int
+	lastRetry                   *beforeRetry
 	ctx                         context.Context
 	cancel                      context.CancelFunc
 }
@@ -400,6 +407,9 @@ func (s *Sim) finishStop(j *job) {
 // only (its failed targets, or all of them for 8) and then rolls on; a staggered step re-dispatches
 // every batch with new stagger times. Targets that succeeded are kept as they are, with their logs.
 func (s *Sim) resetForRetry(j *job, all bool) {
+	if s.opts.RetryLag > 0 {
+		j.lastRetry = &beforeRetry{at: nowMillis(), status: s.statusOf(j, true)}
+	}
 	j.executeCount++
 	j.status, j.stepStatus = StatusRunning, StatusRunning
 	j.ended = 0

@@ -176,6 +176,14 @@ func (s *Sim) handleStatus(rc *reqCtx) (any, *apiError) {
 		return nil, viewDenied(rc.user, j)
 	}
 	out := s.statusOf(j, include)
+	if r := j.lastRetry; r != nil && time.Duration(nowMillis()-r.at)*time.Millisecond < s.opts.RetryLag {
+		out = r.status
+		out.Steps = append([]stepJSON(nil), out.Steps...)
+		if !include {
+			out.Steps[0].Results = nil
+		}
+		return out, nil
+	}
 	if s.opts.StatusLag > 0 && out.Finished && time.Duration(nowMillis()-j.ended)*time.Millisecond < s.opts.StatusLag {
 		out.Finished = false
 		out.JobInstance.Status, out.JobInstance.EndTime, out.JobInstance.TotalTime = StatusRunning, nil, nil

@@ -78,6 +78,10 @@ type Options struct {
 	// StatusLag makes status reads show a finished job as running (job and step 2, no end time) for this
 	// long after it ended, while its callback goes out at the end: a read served behind JOB's write.
 	StatusLag time.Duration
+	// RetryLag makes status reads show a retried step as it was before the retry (finished, with the
+	// previous execute_count) for this long after the retry was accepted: a read served behind the
+	// write JOB makes before it answers the retry request.
+	RetryLag time.Duration
 	// MaxTargets is JOB's script target limit (default 50000; more gives 1244022).
 	MaxTargets int
 	// MaxTimeout is the largest accepted timeout in seconds (default 259200).
