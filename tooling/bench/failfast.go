@@ -137,8 +137,11 @@ func (h *Harness) statusAnswerSize(ctx context.Context, r *Run) (int, error) {
 	}
 	defer resp.Body.Close()
 	n, err := io.Copy(io.Discard, resp.Body)
-	if err != nil || resp.StatusCode != http.StatusOK {
-		return 0, fmt.Errorf("read the status answer: HTTP %d: %v", resp.StatusCode, err)
+	if err != nil {
+		return 0, fmt.Errorf("read the status answer: %w", err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		return 0, fmt.Errorf("read the status answer: HTTP %d", resp.StatusCode)
 	}
 	return int(n), nil
 }
