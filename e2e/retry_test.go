@@ -135,6 +135,8 @@ func TestRetryRolling(t *testing.T) {
 		"rollingEnabled", "true", "rollingExpression", "1", "rollingMode", "1").run()
 	res.wantStatus(t, "success", 0, "success")
 	wantLine(t, res.Stdout, "attempt 1: job failed, 1 of 3 targets failed", "0:10.0.0.2")
+	// The second attempt runs the failed target and the batch rolling had not reached.
+	wantLine(t, res.Stdout, "##[group]", "attempt 2 of 2: 2 targets")
 	if res.data("retry_count") != "1" || res.data("success_count") != "3" {
 		t.Errorf("retry_count %q success %q", res.data("retry_count"), res.data("success_count"))
 	}
