@@ -16,6 +16,7 @@ import (
 	"jobfastexecutescript/internal/bkci"
 	"jobfastexecutescript/internal/bkciapi"
 	"jobfastexecutescript/internal/jobapi"
+	"jobfastexecutescript/internal/report"
 )
 
 // AtomCode is the plugin's code in BK-CI's store.
@@ -86,6 +87,7 @@ type step struct {
 	// linkDone is closed when the report of the job's link to BK-CI is over (nil: none under way).
 	linkDone chan struct{}
 	sdk      *bkciapi.SDKEnv // the worker's .sdk.json, once read (buildAPI)
+	logs     *report.Logs    // failed targets' full logs in the report folder, from the first one read
 }
 
 func (s *step) outputPath() string {

@@ -15,7 +15,8 @@ import (
 // browserResult is a run of 320 targets: three distinct failures (two of them shared by many
 // targets), targets that never ran, a few tags, and markup in labels, tags and logs that would
 // flag the page if it ever ran.
-func browserResult() *Result {
+func browserResult(dir string) *Result {
+	logs := NewLogs(dir)
 	r := &Result{Plugin: "jobFastExecuteScript", Version: "1.0.0", Language: "zh_CN", Verdict: VerdictFailure, JobURL: jobURL}
 	errs := []string{"disk full on /data\nexit 28", "connection refused: 10.9.9.9:443", "segfault"}
 	for i := 1; i <= 320; i++ {
@@ -31,7 +32,7 @@ func browserResult() *Result {
 				e = errs[2]
 			}
 			tg.Status, tg.StatusName, tg.Success, tg.ExitCode, tg.LogTail = 104, "脚本返回值非零", false, ptr(i%7+1), e
-			tg.FullLog = strings.Repeat("line of output\n", 50) + "LAST LINE of " + tg.Label + "\n" + e + "\n"
+			tg.LogFile = logs.Add(tg.Label, strings.Repeat("line of output\n", 50)+"LAST LINE of "+tg.Label+"\n"+e+"\n")
 		case i > 300:
 			tg.Status, tg.StatusName, tg.Success, tg.NotStarted, tg.ExitCode, tg.DurationMs, tg.LogTail = 5, "等待执行", false, true, nil, nil, ""
 		}
@@ -127,8 +128,8 @@ func TestChromium(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	r := browserResult()
 	dir := t.TempDir()
+	r := browserResult(dir)
 	if err := Write(dir, r, translator("zh_CN")); err != nil {
 		t.Fatal(err)
 	}

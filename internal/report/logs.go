@@ -1,34 +1,33 @@
 package report
 
 import (
-	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"unicode/utf8"
 
 	"jobfastexecutescript/internal/atomicfile"
 )
 
-// Caps of the full logs written beside the page: the end of each log is kept (the end is where a
-// failure shows), and once the folder holds MaxLogFilesBytes of logs the other targets keep their tails only.
+// Caps of the full logs kept beside the page: the end of each log is kept (the end is where a
+// failure shows), and once the folder holds MaxLogFilesBytes of logs the other targets keep their
+// tails only.
 const (
 	MaxLogFileBytes  = 1 << 20  // one target's log file
 	MaxLogFilesBytes = 50 << 20 // all log files of a report
 	LogDir           = "logs"   // the logs' folder inside the report folder
 )
 
-// CutLog returns the last MaxLogFileBytes of log (cut at a line start when one is near, else at a
+// CutLog returns the last MaxLogFileBytes of log (from a line start when one is near, else from a
 // UTF-8 boundary), preceded by a line saying how much was cut; a shorter log is returned as is.
-// The result is a copy, so the full log can be freed.
 func CutLog(log string) string {
 	if len(log) <= MaxLogFileBytes {
-		return strings.Clone(log)
+		return log
 	}
-	marker := "[… " + strconv.Itoa(len(log)) + " bytes of log; the first " // completed below
-	room := MaxLogFileBytes - len(marker) - 64
+	const room = MaxLogFileBytes - 128 // for the marker line
 	rest := log[len(log)-room:]
 	if i := strings.IndexByte(rest, '\n'); i >= 0 && i < 4096 {
 		rest = rest[i+1:]
@@ -36,46 +35,83 @@ func CutLog(log string) string {
 	for len(rest) > 0 && !utf8.RuneStart(rest[0]) {
 		rest = rest[1:]
 	}
-	return marker + strconv.Itoa(len(log)-len(rest)) + " bytes are cut …]\n" + rest
+	return "[… the first " + strconv.Itoa(len(log)-len(rest)) + " of " + strconv.Itoa(len(log)) +
+		" bytes are cut: the whole log is in JOB …]\n" + rest
 }
 
-// writeLogs writes the FullLog of targets into dir/logs, one file each, until MaxLogFilesBytes is
-// reached, and sets their LogFile. Logs of an earlier run in the same folder are removed first.
-func writeLogs(dir string, targets []Target) error {
+// Logs writes targets' full logs into a report folder's logs/ as they are read, so that no log is
+// held in memory: each is cut by CutLog, and after MaxLogFilesBytes in all the rest are not written.
+// It is safe for concurrent use.
+type Logs struct {
+	dir   string
+	mu    sync.Mutex
+	total int
+	n     int
+	err   error
+}
+
+// NewLogs returns a Logs writing into reportDir/logs.
+func NewLogs(reportDir string) *Logs { return &Logs{dir: filepath.Join(reportDir, LogDir)} }
+
+// Add writes a target's log and returns its path relative to the report folder, for
+// Target.LogFile; "" when the caps are reached, the log is empty or writing failed (Err).
+func (l *Logs) Add(label, log string) string {
+	if l == nil || log == "" {
+		return ""
+	}
+	log = CutLog(log)
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.err != nil || l.total+len(log) > MaxLogFilesBytes {
+		return ""
+	}
+	if l.n == 0 {
+		if l.err = os.MkdirAll(l.dir, 0o755); l.err != nil {
+			return ""
+		}
+	}
+	l.n++
+	name := strconv.Itoa(l.n) + "-" + fileSafe(label) + ".log"
+	l.err = atomicfile.Write(filepath.Join(l.dir, name), 0o644, func(w io.Writer) error {
+		_, err := io.WriteString(w, log)
+		return err
+	})
+	if l.err != nil {
+		return ""
+	}
+	l.total += len(log)
+	return LogDir + "/" + name
+}
+
+// Err is the first error writing a log.
+func (l *Logs) Err() error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.err
+}
+
+// removeStaleLogs removes the files of dir/logs that no target names (an earlier run's).
+func removeStaleLogs(dir string, targets []Target) error {
 	logDir := filepath.Join(dir, LogDir)
-	if err := os.RemoveAll(logDir); err != nil {
+	entries, err := os.ReadDir(logDir)
+	if os.IsNotExist(err) {
+		return nil
+	}
+	if err != nil {
 		return err
 	}
-	total, made := 0, false
+	keep := map[string]bool{}
 	for i := range targets {
-		tg := &targets[i]
-		tg.LogFile = ""
-		if tg.FullLog == "" {
-			continue
+		if targets[i].LogFile != "" {
+			keep[targets[i].LogFile] = true
 		}
-		content := tg.FullLog
-		if len(content) > MaxLogFileBytes {
-			content = CutLog(content)
-		}
-		if total+len(content) > MaxLogFilesBytes {
-			continue
-		}
-		if !made {
-			if err := os.MkdirAll(logDir, 0o755); err != nil {
+	}
+	for _, e := range entries {
+		if !keep[LogDir+"/"+e.Name()] {
+			if err := os.RemoveAll(filepath.Join(logDir, e.Name())); err != nil {
 				return err
 			}
-			made = true
 		}
-		name := fmt.Sprintf("%05d-%s.log", i+1, fileSafe(tg.Label))
-		err := atomicfile.Write(filepath.Join(logDir, name), 0o644, func(w io.Writer) error {
-			_, err := io.WriteString(w, content)
-			return err
-		})
-		if err != nil {
-			return err
-		}
-		total += len(content)
-		tg.LogFile = LogDir + "/" + name
 	}
 	return nil
 }
@@ -87,7 +123,7 @@ func fileSafe(label string) string {
 		b = b[:64]
 	}
 	for i, c := range b {
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '-' || c == '_') {
+		if (c < 'a' || c > 'z') && (c < 'A' || c > 'Z') && (c < '0' || c > '9') && c != '.' && c != '-' && c != '_' {
 			b[i] = '_'
 		}
 	}

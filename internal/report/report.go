@@ -41,11 +41,8 @@ type Target struct {
 	DurationMs *int64            `json:"duration_ms"` // nil when unknown
 	Tag        string            `json:"tag"`
 	LogTail    string            `json:"log_tail"`
-	Vars       map[string]string `json:"vars,omitempty"` // variables from this target's log
-	// FullLog is the target's whole log (masked), for failed targets: Write puts it in a file of the
-	// report folder (CutLog's caps) and names the file in LogFile.
-	FullLog string `json:"-"`
-	LogFile string `json:"log_file,omitempty"` // that file, relative to the report folder
+	Vars       map[string]string `json:"vars,omitempty"`     // variables from this target's log
+	LogFile    string            `json:"log_file,omitempty"` // its full log (Logs.Add), relative to the report folder
 
 	HostID        int64  `json:"host_id,omitempty"` // bk_host_id (for containers: the node's, when known)
 	CloudID       int64  `json:"cloud_id"`          // written for hosts only
@@ -196,8 +193,8 @@ type Result struct {
 // Translator returns the text of a message key with {0}, {1}, ... replaced by args.
 type Translator = func(key string, args ...any) string
 
-// Write writes dir/index.html and dir/result.json, creating dir, and the targets' full logs into
-// dir/logs (setting their LogFile). Each file is written to a
+// Write writes dir/index.html and dir/result.json, creating dir, and removes the files of dir/logs
+// that no target's LogFile names (an earlier run's). Each file is written to a
 // temporary file in dir and renamed into place, so a reader never sees half a file. t gives
 // the page's texts (keys "report.*").
 func Write(dir string, r *Result, t Translator) error {
@@ -210,7 +207,7 @@ func Write(dir string, r *Result, t Translator) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("write report: %w", err)
 	}
-	if err := writeLogs(dir, r.Targets); err != nil {
+	if err := removeStaleLogs(dir, r.Targets); err != nil {
 		return fmt.Errorf("write report: %s: %w", LogDir, err)
 	}
 	if err := atomicfile.Write(filepath.Join(dir, JSONFile), 0o644, func(w io.Writer) error { return writeJSON(w, r) }); err != nil {

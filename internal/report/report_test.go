@@ -874,3 +874,87 @@ func TestWrite_NotStarted(t *testing.T) {
 		t.Errorf("result.json lacks the not started target: %s", b)
 	}
 }
+
+// TestWrite_picture: the run's SVG has a bar for the run, one per batch (with how batches were
+// attributed) and one per attempt when there was more than one; result.json keeps both.
+func TestWrite_picture(t *testing.T) {
+	t.Parallel()
+	r := sampleResult()
+	r.Language = "en_US"
+	_, page := writeSample(t, r, "en_US")
+	for _, not := range []string{"Batch 1", "Attempt 1", "JOB names no batch"} {
+		if strings.Contains(page, not) {
+			t.Errorf("page without batches or retries shows %q", not)
+		}
+	}
+	if !strings.Contains(page, `<text x="0" y="16">All 4 targets</text>`) {
+		t.Errorf("no bar for the run")
+	}
+	r.Attempts = []Attempt{{Number: 1, Total: 4, SuccessCount: 2, FailedCount: 2}}
+	if _, page = writeSample(t, r, "en_US"); strings.Contains(page, "Attempt 1") {
+		t.Errorf("a single attempt is drawn")
+	}
+	r.Attempts = append(r.Attempts, Attempt{Number: 2, Total: 2, SuccessCount: 1, FailedCount: 1,
+		StatusCounts: []StatusCount{{Status: 9, Name: "succeeded", Count: 1}, {Status: 104, Name: "failed", Count: 1}}})
+	r.Batches = []Batch{{Number: 1, Total: 1, SuccessCount: 1}, {Number: 2, Total: 2, SuccessCount: 1, FailedCount: 1}, {Number: 3, Total: 1, NotStarted: 1}}
+	dir, page := writeSample(t, r, "en_US")
+	checkStructure(t, page)
+	for _, want := range []string{">Batch 1 (1)</text>", ">Batch 3 (1)</text>", ">Attempt 1 (4)</text>", ">Attempt 2 (2)</text>",
+		"JOB names no batch per target",
+		// Attempt 2: one failed, one succeeded, half the bar each (800 units from x=190).
+		`<rect class="ng" x="190.0" y="132" width="400.0" height="18"><title>Failed (1)</title></rect><rect class="ok" x="590.0" y="132" width="400.0" height="18">`} {
+		if !strings.Contains(page, want) {
+			t.Errorf("page lacks %q", want)
+		}
+	}
+	b, _ := os.ReadFile(filepath.Join(dir, JSONFile))
+	var got Result
+	if err := json.Unmarshal(b, &got); err != nil || len(got.Attempts) != 2 || got.Attempts[1].StatusCounts[1].Count != 1 || len(got.Batches) != 3 {
+		t.Errorf("result.json attempts %+v batches %+v (%v)", got.Attempts, got.Batches, err)
+	}
+	if !strings.Contains(string(b), `"attempts":[{"number":1,"total_count":4,"success_count":2,"failed_count":2,"not_started_count":0}`) {
+		t.Errorf("attempts in result.json: %s", b)
+	}
+}
+
+// TestWrite_groups: identical tails form groups, the most failed first, each tail written once.
+func TestWrite_groups(t *testing.T) {
+	t.Parallel()
+	r := &Result{Language: "en_US", Verdict: VerdictFailure}
+	add := func(n int, status int, tail string) {
+		for range n {
+			tg := Target{Label: fmt.Sprintf("0:10.0.0.%d", len(r.Targets)+1), Kind: KindHost, Status: status, StatusName: "s" + strconv.Itoa(status),
+				Success: status == 9, LogTail: tail}
+			r.Targets = append(r.Targets, tg)
+		}
+	}
+	add(5, 9, "ok")
+	add(3, 104, "error A")
+	add(1, 104, "error B")
+	add(2871, 104, "error C"+hostileScript)
+	add(2, 9, "")
+	_, page := writeSample(t, r, "en_US")
+	checkStructure(t, page)
+	rows, meta := pageData(t, page)
+	if len(meta.Groups) != 3 || meta.Groups[0].N != 2871 || meta.Groups[1].N != 3 || meta.Groups[2].Tail != "ok" {
+		t.Fatalf("groups %+v", meta.Groups)
+	}
+	tails := 0
+	for _, row := range rows {
+		if row.O != "" {
+			tails++
+			if row.O != "error B" || row.G != 0 {
+				t.Errorf("row %+v", row)
+			}
+		}
+	}
+	if tails != 1 || strings.Count(page, "error C") != 2 { // the data and the group's <pre>
+		t.Errorf("%d tails in rows; %d copies of the large group's tail", tails, strings.Count(page, "error C"))
+	}
+	for _, want := range []string{"<b>2,871 targets: same output</b> <span class=\"counts\">s104 (2871)</span>", `<a href="#group=1" data-g="1">`,
+		"error C&lt;script&gt;", "and 2771 more"} {
+		if !strings.Contains(page, want) {
+			t.Errorf("page lacks %q", want)
+		}
+	}
+}
