@@ -924,7 +924,7 @@ func reportRows(t *testing.T, page string) []reportRow {
 		if x := r.Get("x"); x.Type == gjson.Number {
 			row.exit = x.Raw
 		}
-		if g := r.Get("g").Int(); g > 0 {
+		if g := r.Get("g").Int(); g > 0 && row.log == "" {
 			row.log = meta.Get("groups." + strconv.FormatInt(g-1, 10) + ".o").String()
 		}
 		out = append(out, row)

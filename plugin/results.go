@@ -283,7 +283,8 @@ func (s *step) printSummary(targets []*target, counts map[int]int, n tally, code
 	}
 }
 
-// sameTails groups the failed targets whose logs were read by identical tail: the largest groups
+// sameTails groups the failed targets whose logs were read by identical tail (apart from the
+// target's own label, IP or container name: report.OutputKey): the largest groups
 // first, in label order within a size; targets without a tail are left out. 300 failed targets with
 // three distinct errors become three groups.
 func sameTails(failed []*target) [][]*target {
@@ -293,10 +294,18 @@ func sameTails(failed []*target) [][]*target {
 		if !t.logged || strings.TrimSpace(t.tail) == "" {
 			continue
 		}
-		i, ok := index[t.tail]
+		key := t.tail
+		if h := t.res.Object.Host; h != nil {
+			key = report.OutputKey(t.tail, t.label, h.IP)
+		} else if c := t.res.Object.Container; c != nil {
+			key = report.OutputKey(t.tail, t.label, c.Name)
+		} else {
+			key = report.OutputKey(t.tail, t.label)
+		}
+		i, ok := index[key]
 		if !ok {
 			i = len(groups)
-			index[t.tail] = i
+			index[key] = i
 			groups = append(groups, nil)
 		}
 		groups[i] = append(groups[i], t)

@@ -4,6 +4,11 @@
 // output.json and where the report is.
 //
 //	go run ./cmd/demo
+//	go run ./cmd/demo -fail -screenshot docs/report-failed-rolling.png   # the README's failed rolling run
+//
+// -fail runs a fleet of 60 hosts in rolling batches "5 20 100%" (stop on failure) with a script that
+// fails on 8 hosts of batch 2 with two distinct errors, so batch 3 never starts. -screenshot opens the
+// report in headless Chromium and saves a PNG of its first screen.
 package main
 
 import (
@@ -17,6 +22,7 @@ import (
 	"time"
 
 	"jobfastexecutescript/tooling/agent"
+	"jobfastexecutescript/tooling/chromium"
 	"jobfastexecutescript/tooling/jobsim"
 )
 
@@ -29,21 +35,56 @@ echo "::set-output name=deployed_version::$1"
 echo "<SOPS_VAR>demo_result:ok</SOPS_VAR>"
 `
 
+// failScript fails on some hosts of the failed rolling run's second batch (hosts 6 to 25, by the
+// last number of the IP): 5 with a full disk, 3 with a refused connection. Host 1 tags its result.
+const failScript = `#!/bin/bash
+n=${JOBSIM_TARGET_LABEL##*.}
+echo "deploying version $1 on $JOBSIM_TARGET_LABEL"
+echo "fetching package… done"
+if [ "$n" -ge 6 ] && [ "$n" -le 25 ] && [ $((n % 4)) -eq 0 ]; then
+  echo "unpacking to /data/app/$1"
+  echo "ERROR: no space left on device (/data is 100% full)"
+  exit 28
+fi
+if [ "$n" -ge 6 ] && [ "$n" -le 25 ] && [ $((n % 7)) -eq 0 ]; then
+  echo "registering with the load balancer"
+  echo "ERROR: connection refused (10.9.9.9:443)"
+  exit 7
+fi
+echo "health check passed"
+if [ "$n" -eq 1 ]; then job_success "canary"; fi
+`
+
+// fleetSize is the number of hosts of the failed rolling run.
+const fleetSize = 60
+
 func main() {
 	lang := flag.String("lang", "en_US", "runtime language (zh_CN or en_US)")
 	keep := flag.Bool("keep", true, "keep the workspace (report) after the demo")
+	failRun := flag.Bool("fail", false, "a failed rolling run of 60 hosts instead of the demo inventory")
+	shot := flag.String("screenshot", "", "save a PNG of the report's first screen (headless Chromium) to this file")
 	flag.Parse()
-	os.Exit(run(*lang, *keep))
+	os.Exit(run(*lang, *keep, *failRun, *shot))
 }
 
-func run(lang string, keep bool) int {
+func run(lang string, keep, failRun bool, shot string) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
 	defer cancel()
 
 	const app, secret = "bkci-demo", "demo-app-secret-not-for-production"
-	sim, err := jobsim.New(jobsim.Options{Apps: map[string]string{app: secret}, Inventory: jobsim.DemoInventory(),
+	inv := jobsim.DemoInventory()
+	if failRun {
+		hosts := jobsim.FakeHosts(2, 5001, fleetSize)
+		ids := make([]int64, len(hosts))
+		for i := range hosts {
+			ids[i] = hosts[i].ID
+		}
+		inv = &jobsim.Inventory{Bizs: inv.Bizs, Hosts: hosts, Accounts: inv.Accounts,
+			Modules: []jobsim.Module{{ID: 7000, BizID: 2, Name: "web", HostIDs: ids}}}
+	}
+	sim, err := jobsim.New(jobsim.Options{Apps: map[string]string{app: secret}, Inventory: inv,
 		Exec: jobsim.RealExec{MaxConcurrency: 4}})
 	if err != nil {
 		return fail("start the JOB simulator", err)
@@ -106,6 +147,12 @@ func run(lang string, keep bool) int {
 		},
 		Env: map[string]string{"BK_CI_LOCALE_LANGUAGE": lang},
 	}
+	if failRun {
+		for k, v := range map[string]any{"scriptContent": failScript, "hosts": "", "dynamicGroups": "", "topoNodes": "module:7000",
+			"containerFilters": "", "rollingExpression": "5 20 100%", "BK_CI_PIPELINE_NAME": "web-deploy"} {
+			step.Input[k] = v
+		}
+	}
 	fmt.Printf("running %s in %s as BK-CI's agent would\n\n", agent.BinaryName, filepath.Join(tmp, "data"))
 	res, err := step.Run(ctx)
 	if err != nil {
@@ -122,10 +169,44 @@ func run(lang string, keep bool) int {
 	report := filepath.Join(workspace, ".jobFastExecuteScript", "e-demo", "report", "index.html")
 	if _, err := os.Stat(report); err == nil {
 		fmt.Printf("\nreport: %s\nresult: %s\n", report, filepath.Join(filepath.Dir(report), "result.json"))
+		if shot != "" {
+			if err := screenshot(ctx, report, shot, tmp); err != nil {
+				return fail("take the screenshot", err)
+			}
+			fmt.Printf("screenshot: %s\n", shot)
+		}
 	}
 	fmt.Printf("simulator requests: submit %d, status %d, logs %d\n",
 		sim.Count(jobsim.EPSubmit), sim.Count(jobsim.EPStatus), sim.Count(jobsim.EPLogs))
 	return res.ExitCode
+}
+
+// screenshot saves a PNG of the report's first screen, 1200 × 1400 px, as headless Chromium draws it.
+func screenshot(ctx context.Context, page, out, tmp string) error {
+	b, err := chromium.Start(filepath.Join(tmp, "chromium"))
+	if err != nil {
+		return err
+	}
+	defer b.Close()
+	p, err := b.NewPage(ctx, 1200, 1400)
+	if err != nil {
+		return err
+	}
+	if err := p.Navigate(ctx, "file://"+filepath.ToSlash(page)); err != nil {
+		return err
+	}
+	if err := p.WaitFor(ctx, "document.body.hasAttribute('data-ready')"); err != nil {
+		return err
+	}
+	// The largest group open, as a reader would have it.
+	if err := p.Eval(ctx, `(function () { var g = document.querySelector('details.group'); if (g) { g.open = true; } return true; })()`, nil); err != nil {
+		return err
+	}
+	png, err := p.Screenshot(ctx, false)
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(out, png, 0o644)
 }
 
 func fail(what string, err error) int {

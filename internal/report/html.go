@@ -6,6 +6,7 @@ import (
 	"html/template"
 	"io"
 	"iter"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -226,8 +227,8 @@ func newView(r *Result, t Translator) *view {
 			}
 			row = rowJSON{Label: tg.Label, Kind: kind, Status: tg.Status, Class: class(tg), ExitCode: tg.ExitCode,
 				Duration: tg.DurationMs, Tag: tg.Tag, Tail: tg.LogTail, Group: groupOf[i], LogFile: tg.LogFile}
-			if row.Group > 0 {
-				row.Tail = ""
+			if row.Group > 0 && tg.LogTail == v.Meta.Groups[row.Group-1].Tail {
+				row.Tail = "" // the group's copy is the same text
 			}
 			if !yield(n, &row) {
 				return
@@ -392,6 +393,27 @@ func digits(s string) int {
 	return n
 }
 
+// jobStartLine is the line JOB's agent writes before a script's output: "[2026-12-06 02:59:28][PID:30276] job_start".
+var jobStartLine = regexp.MustCompile(`(?m)^\[[0-9: -]+\]\[PID:[0-9]+\] job_start$`)
+
+// OutputKey is what makes two targets' log tails "the same output": the tail with the target's own
+// label, IP and container name replaced by one marker, so that "deploying on 10.0.0.7" and "deploying
+// on 10.0.0.8" group, and without the time and process id of JOB's job_start line. The step's
+// failure summary groups by the same key.
+func OutputKey(tail string, names ...string) string {
+	if strings.Contains(tail, "] job_start") {
+		tail = jobStartLine.ReplaceAllString(tail, "job_start")
+	}
+	for _, n := range names {
+		if len(n) >= 3 && strings.Contains(tail, n) {
+			tail = strings.ReplaceAll(tail, n, "\x00target\x00")
+		}
+	}
+	return tail
+}
+
+func outputKey(tg *Target) string { return OutputKey(tg.LogTail, tg.Label, tg.IP, tg.ContainerName) }
+
 // tailGroup is the targets (indexes, in the default order) whose log tails are identical.
 type tailGroup struct {
 	members []int
@@ -405,14 +427,14 @@ func groupTails(targets []Target, order []int) (groups []*tailGroup, groupOf []i
 	byTail := map[string]*tailGroup{}
 	var all []*tailGroup
 	for _, i := range order {
-		tail := targets[i].LogTail
-		if strings.TrimSpace(tail) == "" {
+		if strings.TrimSpace(targets[i].LogTail) == "" {
 			continue
 		}
-		g := byTail[tail]
+		key := outputKey(&targets[i])
+		g := byTail[key]
 		if g == nil {
 			g = &tailGroup{}
-			byTail[tail] = g
+			byTail[key] = g
 			all = append(all, g)
 		}
 		g.members = append(g.members, i)

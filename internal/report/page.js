@@ -23,7 +23,7 @@
   var list = [], drawn = 0, sorted = {};
 
   function fmt(s, a, b) { return String(s).replace('{0}', a).replace('{1}', b); }
-  function tailOf(r) { return r.g && groups[r.g - 1] ? groups[r.g - 1].o : (r.o || ''); }
+  function tailOf(r) { return r.o || (r.g && groups[r.g - 1] ? groups[r.g - 1].o : ''); }
   function statusName(r) { return names[r.s] || String(r.s); }
   function hay(r) {
     if (r.h === undefined) {

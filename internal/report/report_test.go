@@ -78,7 +78,7 @@ var messages = map[string]map[string]string{
 		"report.group_only":        "只显示输出相同的 {0} 个目标",
 		"report.group_title":       "{0} 个目标：输出相同",
 		"report.groups":            "相同的输出",
-		"report.groups_note":       "日志末尾完全相同的目标合为一组，失败目标最多的组在前。",
+		"report.groups_note":       "日志末尾相同（各目标自己的地址、名称除外）的目标合为一组，失败目标最多的组在前。",
 		"report.more_groups":       "另有 {0} 组输出相同的目标（见表格中的“输出相同”链接）",
 		"report.no_match":          "没有匹配的目标",
 		"report.noscript":          "目标列表需要 JavaScript；result.json 中有全部目标。",
@@ -152,7 +152,7 @@ var messages = map[string]map[string]string{
 		"report.group_only":        "Showing only the {0} targets with the same output",
 		"report.group_title":       "{0} targets: same output",
 		"report.groups":            "Identical output",
-		"report.groups_note":       "Targets whose log tails are identical form one group, the groups with the most failed targets first.",
+		"report.groups_note":       "Targets whose log tails are identical, apart from each target's own label, IP or container name, form one group; the groups with the most failed targets come first.",
 		"report.more_groups":       "{0} more groups of identical output (see the \"same output\" links in the table)",
 		"report.no_match":          "No target matches",
 		"report.noscript":          "The target list needs JavaScript; result.json holds every target.",
@@ -933,22 +933,29 @@ func TestWrite_groups(t *testing.T) {
 	add(1, 104, "error B")
 	add(2871, 104, "error C"+hostileScript)
 	add(2, 9, "")
+	for i := range 3 { // the same but for the target's own address: one group, each row keeping its text
+		ip := fmt.Sprintf("10.1.0.%d", i)
+		r.Targets = append(r.Targets, Target{Label: "0:" + ip, IP: ip, Kind: KindHost, Status: 104, LogTail: "deploy on " + ip + " failed"})
+		r.Targets[len(r.Targets)-1].LogTail = fmt.Sprintf("[2026-12-06 02:59:2%d][PID:3027%d] job_start\n", i, i) + r.Targets[len(r.Targets)-1].LogTail
+	}
 	_, page := writeSample(t, r, "en_US")
 	checkStructure(t, page)
 	rows, meta := pageData(t, page)
-	if len(meta.Groups) != 3 || meta.Groups[0].N != 2871 || meta.Groups[1].N != 3 || meta.Groups[2].Tail != "ok" {
+	if len(meta.Groups) != 4 || meta.Groups[0].N != 2871 || meta.Groups[1].N != 3 || meta.Groups[2].Tail != "[2026-12-06 02:59:20][PID:30270] job_start\ndeploy on 10.1.0.0 failed" ||
+		meta.Groups[3].Tail != "ok" {
 		t.Fatalf("groups %+v", meta.Groups)
 	}
 	tails := 0
 	for _, row := range rows {
 		if row.O != "" {
 			tails++
-			if row.O != "error B" || row.G != 0 {
+			ownAddress := row.G == 3 && strings.HasSuffix(row.O, "] job_start\ndeploy on "+row.L[2:]+" failed")
+			if row.O != "error B" && !ownAddress || row.O == "error B" && row.G != 0 {
 				t.Errorf("row %+v", row)
 			}
 		}
 	}
-	if tails != 1 || strings.Count(page, "error C") != 2 { // the data and the group's <pre>
+	if tails != 3 || strings.Count(page, "error C") != 2 { // the data and the group's <pre>
 		t.Errorf("%d tails in rows; %d copies of the large group's tail", tails, strings.Count(page, "error C"))
 	}
 	for _, want := range []string{"<b>2,871 targets: same output</b> <span class=\"counts\">s104 (2871)</span>", `<a href="#group=1" data-g="1">`,
