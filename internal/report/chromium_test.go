@@ -289,6 +289,19 @@ func TestChromium(t *testing.T) {
 		}
 	})
 
+	t.Run("log tail opens", func(t *testing.T) {
+		p := openReport(ctx, t, b, dir, 1280, "#q=0:10.0.0.65")
+		var tail string
+		err := p.Eval(ctx, `new Promise(function (ok) {
+  var d = document.querySelector('#targets details');
+  d.open = true;
+  setTimeout(function () { var pre = d.querySelector('pre'); ok(pre ? pre.textContent : 'no pre'); }, 50);
+})`, &tail)
+		if err != nil || tail != "disk full on /data\nexit 28" {
+			t.Errorf("opened tail %q %v", tail, err)
+		}
+	})
+
 	t.Run("full log link", func(t *testing.T) {
 		p := openReport(ctx, t, b, dir, 1280, "#q=0:10.0.0.65")
 		var href string

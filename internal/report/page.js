@@ -106,11 +106,11 @@
           td = cell(tr, k, 'lg');
           var box = document.createElement('div'), tail = tailOf(r);
           if (tail) {
-            var d = document.createElement('details'), s = document.createElement('summary'), pre = document.createElement('pre');
+            // The tail's <pre> is made when the row is opened (fill), not for every row drawn.
+            var d = document.createElement('details'), s = document.createElement('summary');
             s.textContent = text.show_log;
-            pre.textContent = tail;
             d.appendChild(s);
-            d.appendChild(pre);
+            d.tail = tail;
             box.appendChild(d);
           }
           var links = document.createElement('div');
@@ -224,6 +224,14 @@
     save();
     table.scrollIntoView();
   });
+  body.addEventListener('toggle', function (e) {
+    var d = e.target;
+    if (d.tagName === 'DETAILS' && d.open && d.tail !== undefined && !d.querySelector('pre')) {
+      var pre = document.createElement('pre');
+      pre.textContent = d.tail;
+      d.appendChild(pre);
+    }
+  }, true);
   if (more) { more.addEventListener('click', drawMore); }
   if (more && window.IntersectionObserver) {
     new IntersectionObserver(function (es) {

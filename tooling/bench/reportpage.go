@@ -153,24 +153,36 @@ func MeasureReportPage(ctx context.Context, n, runs int, log io.Writer) (*PageTi
 	return pt, nil
 }
 
-// Markdown is the measurements as a table.
+// Markdown is the measurements as a table. The first load is that of a fresh Chromium (its first
+// renderer, cold caches), shown apart from the later loads in the same browser.
 func (pt *PageTimes) Markdown(m Machine) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "Report page of %d targets, %.1f MB of HTML, %d loads in headless Chromium (%s)\n\n", pt.Targets, float64(pt.HTMLBytes)/1e6, pt.Runs, m.String())
+	fmt.Fprintf(&b, "Report page of %d targets, %.1f MB of HTML, %d loads in headless Chromium at 1280 × 900 px (%s)\n\n",
+		pt.Targets, float64(pt.HTMLBytes)/1e6, pt.Runs, m.String())
 	b.WriteString("| measure | n | median | max | goal | met |\n|---|---:|---:|---:|---|---|\n")
 	row := func(name string, ds []time.Duration, goal time.Duration) {
-		p50, worst := DurationQuantile(ds, 0.5), DurationQuantile(ds, 1)
-		met := "yes"
-		if worst > goal {
-			met = "no"
+		if len(ds) == 0 {
+			return
 		}
-		fmt.Fprintf(&b, "| %s | %d | %d ms | %d ms | ≤ %d ms | %s |\n", name, len(ds), p50.Milliseconds(), worst.Milliseconds(), goal.Milliseconds(), met)
+		p50, worst := DurationQuantile(ds, 0.5), DurationQuantile(ds, 1)
+		g, met := "—", "—"
+		if goal > 0 {
+			g, met = fmt.Sprintf("≤ %d ms", goal.Milliseconds()), "yes"
+			if worst > goal {
+				met = "no"
+			}
+		}
+		fmt.Fprintf(&b, "| %s | %d | %d ms | %d ms | %s | %s |\n", name, len(ds), p50.Milliseconds(), worst.Milliseconds(), g, met)
 	}
-	row("navigation start → interactive (first rows drawn, handlers installed)", pt.Ready, 1500*time.Millisecond)
-	row("navigation start → load event end", pt.LoadEvent, 1500*time.Millisecond)
-	row("navigation start → search text of every row built (after interactive, in slices)", pt.Indexed, 1500*time.Millisecond)
-	row("search (4 queries) → next frame", pt.Search, 200*time.Millisecond)
-	row("status filter (3 buttons) → next frame", pt.Filter, 200*time.Millisecond)
-	row("sort (3 clicks, the first builds the keys) → next frame", pt.Sort, 200*time.Millisecond)
+	first := func(ds []time.Duration) []time.Duration { return ds[:min(1, len(ds))] }
+	later := func(ds []time.Duration) []time.Duration { return ds[min(1, len(ds)):] }
+	row("first load, fresh Chromium: navigation start → interactive (first rows drawn, handlers installed)", first(pt.Ready), 1500*time.Millisecond)
+	row("later loads: navigation start → interactive", later(pt.Ready), 1500*time.Millisecond)
+	row("first load: navigation start → load event end", first(pt.LoadEvent), 0)
+	row("later loads: navigation start → load event end", later(pt.LoadEvent), 0)
+	row("later loads: navigation start → search text of every row built (in slices after interactive)", later(pt.Indexed), 0)
+	row("search (4 queries a load) → next frame", pt.Search, 200*time.Millisecond)
+	row("status filter (3 buttons a load) → next frame", pt.Filter, 200*time.Millisecond)
+	row("sort (3 clicks a load, the first builds the keys) → next frame", pt.Sort, 200*time.Millisecond)
 	return b.String()
 }
