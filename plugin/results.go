@@ -254,32 +254,37 @@ func (s *step) printSummary(targets []*target, counts map[int]int, n tally, code
 			}
 			s.log.Info(row)
 		}
-		groups := sameTails(failed)
-		folded := 0
-		for i, g := range groups {
-			if i == maxFoldedTails {
-				s.log.Info(s.t("msg.more_tails_in_report", len(failed)-folded))
-				break
-			}
-			folded += len(g)
-			t := g[0]
-			if len(g) == 1 {
-				s.log.Group(s.t("msg.tail_title", t.label, s.statusName("target", t.res.Status), exitText(t.res.ExitCode)))
-			} else {
-				labels := make([]string, len(g))
-				for j, u := range g {
-					labels[j] = u.label
-				}
-				s.log.Group(s.t("msg.tail_group_title", len(g), s.groupStatuses(g), s.labelList(labels)))
-			}
-			for _, line := range strings.Split(t.tail, "\n") {
-				s.log.Info(line)
-			}
-			s.log.EndGroup()
-		}
+		s.foldTails(failed)
 	}
 	if o.success {
 		s.log.Info(o.message)
+	}
+}
+
+// foldTails folds the failed targets' log tails into the main log, one folded group per distinct
+// tail (sameTails), the largest first, at most maxFoldedTails; the rest are pointed to the report.
+func (s *step) foldTails(failed []*target) {
+	folded := 0
+	for i, g := range sameTails(failed) {
+		if i == maxFoldedTails {
+			s.log.Info(s.t("msg.more_tails_in_report", len(failed)-folded))
+			break
+		}
+		folded += len(g)
+		t := g[0]
+		if len(g) == 1 {
+			s.log.Group(s.t("msg.tail_title", t.label, s.statusName("target", t.res.Status), exitText(t.res.ExitCode)))
+		} else {
+			labels := make([]string, len(g))
+			for j, u := range g {
+				labels[j] = u.label
+			}
+			s.log.Group(s.t("msg.tail_group_title", len(g), s.groupStatuses(g), s.labelList(labels)))
+		}
+		for _, line := range strings.Split(t.tail, "\n") {
+			s.log.Info(line)
+		}
+		s.log.EndGroup()
 	}
 }
 
@@ -294,14 +299,13 @@ func sameTails(failed []*target) [][]*target {
 		if !t.logged || strings.TrimSpace(t.tail) == "" {
 			continue
 		}
-		key := t.tail
+		names := []string{t.label}
 		if h := t.res.Object.Host; h != nil {
-			key = report.OutputKey(t.tail, t.label, h.IP)
+			names = append(names, h.IP)
 		} else if c := t.res.Object.Container; c != nil {
-			key = report.OutputKey(t.tail, t.label, c.Name)
-		} else {
-			key = report.OutputKey(t.tail, t.label)
+			names = append(names, c.Name)
 		}
+		key := report.OutputKey(t.tail, names...)
 		i, ok := index[key]
 		if !ok {
 			i = len(groups)
