@@ -399,6 +399,7 @@ func TestWrite_html(t *testing.T) {
 		`<a href="result.json">`,
 		"由 jobFastExecuteScript 1.0.0 生成",
 		"与插件自身的输出同名",
+		`<th data-k="tag" aria-sort="none"><button type="button">标签</button></th>`, "标签：脚本通过作业平台的 job_success / job_fail 设置的文本。",
 	} {
 		if !strings.Contains(page, want) {
 			t.Errorf("page lacks %q", want)
@@ -963,6 +964,10 @@ func TestWrite_groups(t *testing.T) {
 	}
 	if tails != 3 || strings.Count(page, "error C") != 2 { // the data and the group's <pre>
 		t.Errorf("%d tails in rows; %d copies of the large group's tail", tails, strings.Count(page, "error C"))
+	}
+	// No target has a tag: no tag column and no line explaining it.
+	if strings.Contains(page, `data-k="tag"`) || strings.Contains(page, "job_success") || meta.HasTag {
+		t.Errorf("a tag column without tags")
 	}
 	for _, want := range []string{"<b>2,871 targets: same output</b> <span class=\"counts\">s104 (2871)</span>", `<a href="#group=1" data-g="1">`,
 		"error C&lt;script&gt;", "and 2771 more"} {
