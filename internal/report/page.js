@@ -106,7 +106,6 @@
           td = cell(tr, k, 'lg');
           var box = document.createElement('div'), tail = tailOf(r);
           if (tail) {
-            // The tail's <pre> is made when the row is opened (fill), not for every row drawn.
             var d = document.createElement('details'), s = document.createElement('summary');
             s.textContent = text.show_log;
             d.appendChild(s);
@@ -224,6 +223,7 @@
     save();
     table.scrollIntoView();
   });
+  /* A row's log <pre> is made when the row is opened, not for every row drawn. */
   body.addEventListener('toggle', function (e) {
     var d = e.target;
     if (d.tagName === 'DETAILS' && d.open && d.tail !== undefined && !d.querySelector('pre')) {
@@ -239,9 +239,8 @@
     }, { rootMargin: '600px' }).observe(more);
   }
   window.addEventListener('hashchange', function () { state = fromHash(); apply(); });
-  // The search text and label sort keys of every row are built in slices after the first rows
-  // are drawn, so the first search or sort does not pay for them (a search before the end builds
-  // the rest itself).
+  /* The search text and label sort key of every row are built in slices after the first rows are
+     drawn, so that the first search or sort does not pay for them (one before the end builds the rest). */
   function index(from) {
     var end = Math.min(rows.length, from + 2000);
     for (var i = from; i < end; i++) { hay(rows[i]); keyOf.label(rows[i]); }
