@@ -319,7 +319,7 @@ func sameTails(failed []*target) [][]*target {
 }
 
 // groupStatuses names the statuses and exit codes of a group's targets, most frequent first:
-// "non-zero exit code, exit code 1 (2,800); …".
+// "non-zero exit code, exit code 1: 2800; …".
 func (s *step) groupStatuses(g []*target) string {
 	type key struct {
 		status int

@@ -486,7 +486,7 @@ func (v *view) groups(targets []Target, groups []*tailGroup, t Translator) {
 		for _, c := range codes {
 			parts = append(parts, t("report.filter_count", statusNameOf(targets, g.members, c), counts[c]))
 		}
-		gv := groupView{ID: id + 1, Summary: t("report.group_title", formatCount(len(g.members), v.Lang)),
+		gv := groupView{ID: id + 1, Summary: t("report.group_title", formatCount(len(g.members))),
 			Counts: strings.Join(parts, " · "), Tail: targets[g.members[0]].LogTail, Labels: strings.Join(labels, ", ")}
 		if len(g.members) > len(labels) {
 			gv.Labels += " " + t("report.more", len(g.members)-len(labels))
@@ -508,7 +508,7 @@ func statusNameOf(targets []Target, members []int, code int) string {
 }
 
 // formatCount writes n with thousands separators (2,871).
-func formatCount(n int, _ string) string {
+func formatCount(n int) string {
 	s := strconv.Itoa(n)
 	if n < 0 || len(s) <= 3 {
 		return s

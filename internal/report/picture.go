@@ -76,7 +76,7 @@ func newPicture(r *Result, t Translator) *picture {
 	for _, s := range list {
 		parts = append(parts, part{n: s.n, class: classNames[s.class], title: t("report.filter_count", s.name, s.n)})
 	}
-	p.add(t("report.picture_run", formatCount(len(r.Targets), "")), parts)
+	p.add(t("report.picture_run", formatCount(len(r.Targets))), parts)
 	for _, b := range r.Batches {
 		p.add(t("report.picture_batch", b.Number, b.Total), counts(b.Total, b.SuccessCount, b.FailedCount, b.NotStarted, t))
 	}
