@@ -76,7 +76,7 @@ func TestReport_FailedRollingRun(t *testing.T) {
 			}
 		}
 	}
-	if !strings.Contains(string(page), ">Batch 3 (15)</text>") {
+	if !strings.Contains(string(page), "<span>Batch 3 (15)</span>") {
 		t.Errorf("the page draws no batches")
 	}
 }

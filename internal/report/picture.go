@@ -5,31 +5,23 @@ import (
 	"strconv"
 )
 
-// The run picture is an inline SVG: one bar for the whole run (a segment per status, failed statuses
-// first), then one per batch of a rolling job and one per attempt when the step retried. All
-// coordinates are computed here; the template only writes numbers and escaped text.
+// The run picture is a list of bars, each an inline SVG beside its label (HTML text, readable at any
+// width): one bar for the whole run (a segment per status, failed statuses first), then one per
+// batch of a rolling job and one per attempt when the step retried. All coordinates are computed
+// here; the template only writes numbers and escaped text.
 
-const (
-	picWidth  = 1000 // viewBox width
-	picLabelW = 190  // room for the row labels
-	picBarW   = picWidth - picLabelW - 10
-	picRowH   = 26
-	picBarH   = 18
-)
+const picBarW = 800 // a bar's viewBox width; the SVG stretches it to the room there is
 
-// picture is the data of the SVG.
+// picture is the data of the bars.
 type picture struct {
-	Title  string
-	Height int
-	Rows   []picRow
-	Note   string // how batches were attributed
+	Title string
+	Rows  []picRow
+	Note  string // how batches were attributed
 }
 
 // picRow is one bar with its label.
 type picRow struct {
 	Label string
-	Y     int // the bar's top
-	TextY int
 	Segs  []picSeg
 }
 
@@ -88,7 +80,6 @@ func newPicture(r *Result, t Translator) *picture {
 			p.add(t("report.picture_attempt", a.Number, a.Total), counts(a.Total, a.SuccessCount, a.FailedCount, a.NotStarted, t))
 		}
 	}
-	p.Height = len(p.Rows)*picRowH + 4
 	return p
 }
 
@@ -115,8 +106,7 @@ func counts(total, ok, failed, notStarted int, t Translator) []part {
 // add appends a bar whose segments are proportional to the parts' counts (a part of at least one
 // target is at least 2 units wide, so that one failure in 30,000 still shows).
 func (p *picture) add(label string, parts []part) {
-	y := len(p.Rows)*picRowH + 2
-	row := picRow{Label: label, Y: y, TextY: y + picBarH - 4}
+	row := picRow{Label: label}
 	total := 0
 	for _, pt := range parts {
 		if pt.n > 0 {
@@ -124,14 +114,14 @@ func (p *picture) add(label string, parts []part) {
 		}
 	}
 	if total > 0 {
-		x := float64(picLabelW)
+		x := 0.0
 		for _, pt := range parts {
 			if pt.n <= 0 {
 				continue
 			}
 			w := max(float64(pt.n)/float64(total)*picBarW, 2)
-			if x+w > picLabelW+picBarW {
-				w = max(picLabelW+picBarW-x, 0)
+			if x+w > picBarW {
+				w = max(picBarW-x, 0)
 			}
 			row.Segs = append(row.Segs, picSeg{X: num(x), W: num(w), Class: pt.class, Title: pt.title})
 			x += w

@@ -894,7 +894,7 @@ func TestWrite_picture(t *testing.T) {
 			t.Errorf("page without batches or retries shows %q", not)
 		}
 	}
-	if !strings.Contains(page, `<text x="0" y="16">All 4 targets</text>`) {
+	if !strings.Contains(page, `<div class="bar"><span>All 4 targets</span><svg role="img" aria-label="All 4 targets"`) {
 		t.Errorf("no bar for the run")
 	}
 	r.Attempts = []Attempt{{Number: 1, Total: 4, SuccessCount: 2, FailedCount: 2}}
@@ -906,10 +906,11 @@ func TestWrite_picture(t *testing.T) {
 	r.Batches = []Batch{{Number: 1, Total: 1, SuccessCount: 1}, {Number: 2, Total: 2, SuccessCount: 1, FailedCount: 1}, {Number: 3, Total: 1, NotStarted: 1}}
 	dir, page := writeSample(t, r, "en_US")
 	checkStructure(t, page)
-	for _, want := range []string{">Batch 1 (1)</text>", ">Batch 3 (1)</text>", ">Attempt 1 (4)</text>", ">Attempt 2 (2)</text>",
+	for _, want := range []string{"<span>Batch 1 (1)</span>", "<span>Batch 3 (1)</span>", "<span>Attempt 1 (4)</span>",
 		"JOB names no batch per target",
-		// Attempt 2: one failed, one succeeded, half the bar each (800 units from x=190).
-		`<rect class="ng" x="190.0" y="132" width="400.0" height="18"><title>Failed (1)</title></rect><rect class="ok" x="590.0" y="132" width="400.0" height="18">`} {
+		// Attempt 2: one failed, one succeeded, half the bar (800 units) each.
+		`<span>Attempt 2 (2)</span><svg role="img" aria-label="Attempt 2 (2)" viewBox="0 0 800 18" preserveAspectRatio="none" width="100%" height="18">` +
+			`<rect class="ng" x="0.0" y="0" width="400.0" height="18"><title>Failed (1)</title></rect><rect class="ok" x="400.0" y="0" width="400.0" height="18">`} {
 		if !strings.Contains(page, want) {
 			t.Errorf("page lacks %q", want)
 		}
