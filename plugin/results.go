@@ -82,6 +82,9 @@ func (s *step) results(ctx context.Context, w *watcher, final *jobapi.JobStatus)
 		s.applyVars(vres)
 	}
 	o := s.verdict(final.Job.Status, n)
+	if r := len(s.attempts); r > 0 {
+		o.message += s.tn(r, "msg.after_retries_one", "msg.after_retries", r)
+	}
 	if cut != nil {
 		o = s.logsCut(cut, final.Job.Status)
 	}

@@ -213,10 +213,24 @@ func (s *step) printAttemptTails(ctx context.Context, sub jobapi.Submitted, targ
 	for _, l := range logs {
 		content[l.Key] = l.Content
 	}
+	read := make([]*target, 0, len(keys))
 	for _, k := range keys {
 		t := byKey[k]
-		s.log.Info(s.t("msg.attempt_tail", t.label, s.statusName("target", t.res.Status), exitText(t.res.ExitCode)))
-		for _, line := range strings.Split(tail(s.log.Redact(content[k]), attemptTailLines, attemptTailBytes), "\n") {
+		t.tail, t.logged = tail(s.log.Redact(content[k]), attemptTailLines, attemptTailBytes), true
+		read = append(read, t)
+	}
+	// Targets that failed alike show one block (sameTails, as the failure summary does).
+	for _, g := range sameTails(read) {
+		if len(g) == 1 {
+			s.log.Info(s.t("msg.attempt_tail", g[0].label, s.statusName("target", g[0].res.Status), exitText(g[0].res.ExitCode)))
+		} else {
+			labels := make([]string, len(g))
+			for i, t := range g {
+				labels[i] = t.label
+			}
+			s.log.Info(s.t("msg.attempt_tail_group", len(g), s.groupStatuses(g), s.labelList(labels)))
+		}
+		for _, line := range strings.Split(g[0].tail, "\n") {
 			if line != "" {
 				s.log.Info("    " + line)
 			}
@@ -279,7 +293,7 @@ func (s *step) attemptRows(targets []*target) []report.Attempt {
 // retried running again (their live logs start over).
 func (w *watcher) nextAttempt(minExec int, retried map[jobapi.ObjectKey]bool) {
 	w.minExec, w.retriedAt = minExec, time.Now()
-	w.sawRunning = false
+	w.sawRunning, w.shown = false, 0
 	w.lastRate, w.pausedAt, w.waiting = -1, -1, false
 	w.blankSince = time.Time{}
 	if w.stream != nil {

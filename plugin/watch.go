@@ -49,6 +49,7 @@ type watcher struct {
 	jobURL string
 	sub    jobapi.Submitted
 	last   *jobapi.JobStatus
+	shown  int // the job status last printed (0: none yet in this attempt)
 	// blankSince is when the step first saw the job at status 1 in the current run of such answers.
 	blankSince time.Time
 	polls      int
@@ -146,12 +147,9 @@ func (w *watcher) poll(ctx context.Context) (st *jobapi.JobStatus, fresh bool, e
 
 // observe reports what changed: job status, rolling pause, progress, live logs.
 func (w *watcher) observe(ctx context.Context, st *jobapi.JobStatus) {
-	prev := 0
-	if w.last != nil {
-		prev = w.last.Job.Status
-	}
 	w.last = st
-	if st.Job.Status != prev {
+	if st.Job.Status != w.shown {
+		w.shown = st.Job.Status
 		w.log.Info(w.t("msg.job_status", w.statusName("job", st.Job.Status), st.Job.Status))
 	}
 	if st.Job.Status == jobstatus.JobWaitingUser {
