@@ -79,20 +79,33 @@ func TestTaskJSON_MatchesForm(t *testing.T) {
 		switch {
 		case !want.Exists() && hasDef:
 			t.Errorf("%s: code default %q, task.json has none", key, def)
-		case want.Exists() && !hasDef && want.String() != "" && key != "scriptContent" && key != "formVersion":
-			// scriptContent's default is the form's multi-line template: BK-CI always sends the field's
-			// text, and an emptied editor must stay an error, so the code has no default for it.
+		case want.Exists() && !hasDef && want.String() != "" && !isScriptEditor(key) && key != "formVersion":
+			// A script editor's default is the form's multi-line template in its language: BK-CI always
+			// sends the field's text, and an emptied editor must stay an error, so the code has no default.
 			// formVersion's missing key is version 1, whatever the current version (formversion.go).
 			t.Errorf("%s: task.json default %q, code has none", key, want.String())
 		case want.Exists() && hasDef && want.String() != def:
 			t.Errorf("%s: task.json default %q, code default %q", key, want.String(), def)
 		}
 	}
-	for name := range inputs {
+	for name, in := range inputs {
+		if in.Get("type").String() == "tips" {
+			continue // display only: a tip holds no value
+		}
 		if !read[name] {
 			t.Errorf("task.json input %q is never read by the code", name)
 		}
 	}
+}
+
+// isScriptEditor reports whether key is one of the per-language script editors.
+func isScriptEditor(key string) bool {
+	for _, k := range scriptEditors {
+		if k == key {
+			return true
+		}
+	}
+	return false
 }
 
 // formTexts lists every translatable string leaf of task.json as BK-CI keys it.
@@ -102,7 +115,11 @@ func formTexts(task gjson.Result) map[string]string {
 		out[fmt.Sprintf("inputGroups[%d].label", i)] = g.Get("label").String()
 	}
 	for name, in := range task.Get("input").Map() {
-		for _, k := range []string{"label", "desc", "placeholder", "text"} {
+		keys := []string{"label", "desc", "placeholder", "text", "tipStr"}
+		if isScriptEditor(name) {
+			keys = append(keys, "default") // the template, in each language
+		}
+		for _, k := range keys {
 			if v := in.Get(k); v.Type == gjson.String && v.String() != "" {
 				out["input."+name+"."+k] = v.String()
 			}
@@ -258,6 +275,63 @@ func TestErrorCodes(t *testing.T) {
 	for _, c := range listed {
 		if c < 800000 || c > 899999 {
 			t.Errorf("code %d is not six digits starting with 8", c)
+		}
+	}
+}
+
+// TestHelp_NoOptionIDs: a field's help names the options of a radio or a selector by the labels the form
+// shows (手动录入, "Pause on failure"), never by the ids BK-CI saves (inline, 1), in both languages:
+// the user never sees the ids. An id made only of letters that English help may use as a plain word
+// ("all targets", "the file") is refused in English only where it reads as an id: before a colon, around
+// a slash, in quotes or brackets. A numeric id is refused in its own field's help, and anywhere after
+// its field's label ("滚动机制 2").
+func TestHelp_NoOptionIDs(t *testing.T) {
+	task := readTaskJSON(t)
+	type option struct{ field, id string }
+	var options []option
+	inputs := task.Get("input").Map()
+	for name, in := range inputs {
+		for _, l := range in.Get("list").Array() {
+			options = append(options, option{name, l.Get("value").String()})
+		}
+		for _, o := range in.Get("options").Array() {
+			options = append(options, option{name, o.Get("id").String()})
+		}
+	}
+	if len(options) < 20 {
+		t.Fatalf("only %d options found in task.json", len(options))
+	}
+	const word = `A-Za-z0-9_.`
+	for _, lang := range i18n.Langs {
+		table, err := i18n.Table(lang)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for name := range inputs {
+			help := table["input."+name+".desc"]
+			for _, o := range options {
+				q := regexp.QuoteMeta(o.id)
+				var res []string
+				switch {
+				case regexp.MustCompile(`^[0-9]+$`).MatchString(o.id):
+					if o.field == name {
+						res = append(res, `(^|[^`+word+`%])`+q+`($|[^`+word+`%])`)
+					}
+					if label := table["input."+o.field+".label"]; label != "" {
+						res = append(res, `(?i)`+regexp.QuoteMeta(label)+`\s*[「“"']?`+q+`($|[^0-9])`)
+					}
+				case lang == i18n.EnUS && regexp.MustCompile(`^[a-z]+$`).MatchString(o.id):
+					res = append(res, `(^|[^`+word+`])`+q+`\s*[:：/=]`, `/\s*`+q+`($|[^`+word+`])`,
+						"[\"'`(（「“]"+q+"[\"'`)）」”]")
+				default:
+					res = append(res, `(^|[^`+word+`])`+q+`($|[^`+word+`])`)
+				}
+				for _, re := range res {
+					if m := regexp.MustCompile(re).FindString(help); m != "" {
+						t.Errorf("%s: input.%s.desc names option id %q of %s (%q): name its label instead", lang, name, o.id, o.field, m)
+					}
+				}
+			}
 		}
 	}
 }
