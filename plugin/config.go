@@ -148,6 +148,7 @@ func Parse(f Form, b Build, priv bkci.PrivateConfig, missingPrivate []string, la
 		ps.add("", "val.private_missing", key)
 	}
 	f = f.forVersion(ps, fieldsSince)
+	f = f.withoutHidden()
 	checkUnresolved(ps, f)
 
 	c.ScopeType = parseEnum(ps, "scopeType", f.ScopeType, enumScope)

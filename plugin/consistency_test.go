@@ -3,6 +3,7 @@ package plugin
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -331,6 +332,53 @@ func TestHelp_NoOptionIDs(t *testing.T) {
 						t.Errorf("%s: input.%s.desc names option id %q of %s (%q): name its label instead", lang, name, o.id, o.field, m)
 					}
 				}
+			}
+		}
+	}
+}
+
+// TestHidden_MatchesRely: Form.shown, which decides the fields Parse ignores, agrees with task.json's
+// rely, which decides the fields BK-CI's form hides, for every combination of the choices rely reads.
+func TestHidden_MatchesRely(t *testing.T) {
+	task := readTaskJSON(t)
+	inputs := task.Get("input").Map()
+	relyKeys := map[string]bool{}
+	for _, in := range inputs {
+		for _, e := range in.Get("rely.expression").Array() {
+			relyKeys[e.Get("key").String()] = true
+		}
+	}
+	choices := map[string][]string{
+		"scriptSource":     {"inline", "file", "scriptId", "scriptVersionId"},
+		"scriptLanguage":   {"1", "2", "3", "4", "5"},
+		"rollingEnabled":   {"true", "false"},
+		"rollingExecution": {"serial", "staggered"},
+		"wait":             {"poll", "callback", "none"},
+		"retryFailed":      {"0", "", "2"},
+	}
+	for k := range relyKeys {
+		if _, ok := choices[k]; !ok {
+			t.Fatalf("task.json has a rely on %s: add its values to this test", k)
+		}
+	}
+	combos := []map[string]string{{}}
+	for k, vals := range choices {
+		var next []map[string]string
+		for _, c := range combos {
+			for _, v := range vals {
+				n := maps.Clone(c)
+				n[k] = v
+				next = append(next, n)
+			}
+		}
+		combos = next
+	}
+	for _, c := range combos {
+		f := Form{ScriptSource: c["scriptSource"], ScriptLanguage: c["scriptLanguage"], RollingEnabled: c["rollingEnabled"],
+			RollingExec: c["rollingExecution"], Wait: c["wait"], RetryFailed: c["retryFailed"]}
+		for name, in := range inputs {
+			if want := taskjson.Shows(in, c); f.shown(name) != want {
+				t.Errorf("%s with %v: Form.shown %v, task.json's rely %v", name, c, !want, want)
 			}
 		}
 	}
