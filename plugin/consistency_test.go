@@ -383,3 +383,53 @@ func TestHidden_MatchesRely(t *testing.T) {
 		}
 	}
 }
+
+// TestForm_Readable: what the form shows reads at BK-CI's 640-pixel side panel, in the user's
+// language. Each script editor's template (its default, translated per language like every string of
+// task.json) keeps its lines within 52 columns, a CJK character counting two (the editor cuts longer
+// lines); en_US has no Chinese in any form text, templates included.
+func TestForm_Readable(t *testing.T) {
+	task := readTaskJSON(t)
+	han := regexp.MustCompile(`\p{Han}`)
+	for _, lang := range i18n.Langs {
+		table, err := i18n.Table(lang)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, editor := range scriptEditors {
+			tpl := table["input."+editor+".default"]
+			if strings.TrimSpace(tpl) == "" {
+				t.Errorf("%s: %s has no template", lang, editor)
+			}
+			for i, line := range strings.Split(tpl, "\n") {
+				cols := 0
+				for _, r := range line {
+					cols++
+					if han.MatchString(string(r)) || r >= 0x3000 {
+						cols++
+					}
+				}
+				if cols > 52 {
+					t.Errorf("%s: %s line %d is %d columns: %q", lang, editor, i+1, cols, line)
+				}
+			}
+		}
+		if lang != i18n.EnUS {
+			continue
+		}
+		for k := range formTexts(task) {
+			if v := table[k]; han.MatchString(v) {
+				t.Errorf("en_US %s holds Chinese: %q", k, v)
+			}
+		}
+		for _, editor := range scriptEditors {
+			if v := table["input."+editor+".default"]; han.MatchString(v) {
+				t.Errorf("en_US %s's template holds Chinese: %q", editor, v)
+			}
+		}
+	}
+	if task.Get("input.containerFiltersExample.type").String() != "tips" ||
+		!gjson.Valid(task.Get("input.containerFiltersExample.tipStr").String()[strings.Index(task.Get("input.containerFiltersExample.tipStr").String(), "["):]) {
+		t.Error("containerFiltersExample must show a valid JSON example after its text")
+	}
+}
