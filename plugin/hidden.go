@@ -10,7 +10,7 @@ import (
 // BK-CI's form hides a field whose rely does not hold, and still saves it with the step: a value typed
 // before the user switched away stays, and a new step saves every field's default (bk-ci
 // src/frontend/devops-pipeline/src/components/AtomPropertyPanel/NormalAtomV2.vue renders a field only
-// when rely(...) holds; store/modules/atom/atomUtil.js getAtomDefaultValue; docs/BKCI.md#the-forms-rely).
+// when rely(...) holds; store/modules/atom/atomUtil.js getAtomDefaultValue; docs/BKCI.md#rely-shown-or-hidden-saved-either-way).
 // A hidden field must change nothing, so Parse resets every field the step's own choices hide to its
 // default before it reads anything: a hidden field's value is never checked, never reported as an
 // unresolved variable, never sent.
