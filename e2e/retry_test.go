@@ -188,3 +188,25 @@ func TestRetryCallback(t *testing.T) {
 		t.Errorf("the run took %v: it waited for a safety poll", res.Duration)
 	}
 }
+
+// TestRetryStaggered: staggered rolling: JOB retries the failed targets of every batch, with new
+// stagger times (GseStepEventHandler.retryParallelStep).
+func TestRetryStaggered(t *testing.T) {
+	t.Parallel()
+	sim := startSim(t, jobsim.Options{})
+	res := newStep(t, sim, "scriptContent", failUntil(1, "0:10.0.0.1", "0:10.0.0.3"), "retryFailed", "1", "retryInterval", "0",
+		"rollingEnabled", "true", "rollingExpression", "1", "rollingExecution", "staggered", "rollingStaggerSeconds", "1").run()
+	res.wantStatus(t, "success", 0, "success")
+	if res.data("retry_count") != "1" || res.data("success_count") != "3" {
+		t.Errorf("retry_count %q success %q", res.data("retry_count"), res.data("success_count"))
+	}
+	for _, tg := range onlyJob(t, sim).Targets {
+		want := 1
+		if tg.Label == "0:10.0.0.2" {
+			want = 0
+		}
+		if tg.ExecuteCount != want {
+			t.Errorf("%s ran in run %d, want %d", tg.Label, tg.ExecuteCount, want)
+		}
+	}
+}
