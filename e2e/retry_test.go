@@ -135,6 +135,8 @@ func TestRetryRolling(t *testing.T) {
 		"rollingEnabled", "true", "rollingExpression", "1", "rollingMode", "1").run()
 	res.wantStatus(t, "success", 0, "success")
 	wantLine(t, res.Stdout, "attempt 1: job failed, 1 of 3 targets failed", "0:10.0.0.2")
+	// The second attempt runs the failed target and the batch rolling had not reached.
+	wantLine(t, res.Stdout, "##[group]", "attempt 2 of 2: 2 targets")
 	if res.data("retry_count") != "1" || res.data("success_count") != "3" {
 		t.Errorf("retry_count %q success %q", res.data("retry_count"), res.data("success_count"))
 	}
@@ -208,5 +210,30 @@ func TestRetryStaggered(t *testing.T) {
 		if tg.ExecuteCount != want {
 			t.Errorf("%s ran in run %d, want %d", tg.Label, tg.ExecuteCount, want)
 		}
+	}
+}
+
+// TestRetryRollingConfirm: rolling mode 3 (confirm each batch): the second batch fails, is retried, and
+// the job waits for a confirmation again before the third batch, as JOB rolls on after a retried batch.
+func TestRetryRollingConfirm(t *testing.T) {
+	t.Parallel()
+	sim := startSim(t, jobsim.Options{})
+	p := newStep(t, sim, "scriptContent", failUntil(1, "0:10.0.0.2"), "retryFailed", "1", "retryInterval", "0",
+		"rollingEnabled", "true", "rollingExpression", "1", "rollingMode", "3").startRun()
+	const msg = "waiting for confirmation of batch"
+	for pause := 1; pause <= 2; pause++ {
+		p.untilCount(msg, pause)
+		id := onlyJob(t, sim).ID
+		if err := sim.ConfirmContinue(id); err != nil {
+			t.Fatalf("pause %d: %v", pause, err)
+		}
+	}
+	res := p.wait()
+	res.wantStatus(t, "success", 0, "success")
+	if res.data("retry_count") != "1" || res.data("success_count") != "3" {
+		t.Errorf("retry_count %q success %q", res.data("retry_count"), res.data("success_count"))
+	}
+	if i, j := strings.Index(res.Stdout, "retry 1 of 1 started"), strings.LastIndex(res.Stdout, msg+" 3"); i < 0 || j < i {
+		t.Errorf("the second pause does not follow the retry:\n%s", res.Stdout)
 	}
 }

@@ -28,7 +28,7 @@ var hostileVars = map[string]string{
 	"containerFilters": `[{"is_empty_filter":true}]`, "rollingEnabled": "true", "rollingExpression": "1",
 	"rollingMode": "3", "wait": "callback", "callbackListen": "0.0.0.0:1", "callbackBaseUrl": "http://10.6.6.6:1",
 	"callbackUrl": "http://10.6.6.6/cb", "waitTimeout": "1", "onCancel": "leave", "operator": "starter",
-	"failureTolerance": "100%", "retryFailed": "5", "retryInterval": "1", "logMode": "none", "extractVars": "false", "dryRun": "true", "formVersion": "99",
+	"failureTolerance": "100%", "retryFailed": "5", "retryInterval": "1", "failFast": "true", "logMode": "none", "extractVars": "false", "dryRun": "true", "formVersion": "99",
 	"allowedVariables": "PATH, LD_PRELOAD", "windowsInterpreter": "C:\\evil.exe", "rollingExecution": "staggered",
 	"rollingStaggerSeconds": "9", "rollingJitterMinSeconds": "1", "rollingJitterMaxSeconds": "2",
 	"scriptFile": "../../etc/passwd", "targetsFile": "evil-hosts.txt", "strictMode": "false",

@@ -19,6 +19,7 @@ const (
 	codePostUnreachable = 800015
 	codeAuth            = 800016
 	codeNeverStarted    = 800017
+	codeFailFast        = 800018
 )
 
 // errorCodes lists every code, for the consistency tests.
@@ -26,4 +27,5 @@ var errorCodes = []int{
 	codeMissingConfig, codeInvalidInput, codePermission, codeNotFound, codeRejected, codeUnavailable,
 	codeSubmitUnknown, codeJobFailed, codeTerminated, codeAbnormal, codeCanceled, codeTimeout,
 	codeNoTargets, codeInternal, codePostUnreachable, codeAuth, codeNeverStarted,
+	codeFailFast,
 }

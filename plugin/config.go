@@ -82,8 +82,11 @@ type Config struct {
 	// RetryInterval is the pause before each retry.
 	RetryFailed   int
 	RetryInterval time.Duration
-	LogMode       LogMode
-	ExtractVars   bool
+	// FailFast terminates the job as soon as more targets failed than FailureTolerance allows
+	// (failfast.go).
+	FailFast    bool
+	LogMode     LogMode
+	ExtractVars bool
 	// AllowedVariables are the names a target may set although they would change later steps'
 	// environment (logvars.SteersEnvironment).
 	AllowedVariables map[string]bool
@@ -189,6 +192,10 @@ func Parse(f Form, b Build, priv bkci.PrivateConfig, missingPrivate []string, la
 	}
 	c.FailureTolerance = parseTolerance(ps, f.FailureTolerance)
 	parseRetry(ps, c, f)
+	c.FailFast = parseBool(ps, "failFast", f.FailFast)
+	if c.FailFast && c.Wait == WaitNone {
+		ps.warn("failFast", "warn.failfast_no_wait")
+	}
 	c.LogMode = parseMode(ps, "logMode", f.LogMode, logModes)
 	c.ExtractVars = parseBool(ps, "extractVars", f.ExtractVars)
 	c.AllowedVariables = parseAllowedVariables(ps, f.AllowedVars)

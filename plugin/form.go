@@ -58,6 +58,7 @@ type Form struct {
 	FailureTolerance string `env:"failureTolerance, default=0"`
 	RetryFailed      string `env:"retryFailed, default=0"`
 	RetryInterval    string `env:"retryInterval, default=10"`
+	FailFast         string `env:"failFast, default=false"`
 	LogMode          string `env:"logMode, default=auto"`
 	ExtractVars      string `env:"extractVars, default=true"`
 	AllowedVars      string `env:"allowedVariables"`

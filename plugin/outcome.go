@@ -28,6 +28,7 @@ const (
 	endSubmitted                     // wait=none: submitted
 	endDryRun                        // dry run
 	endFailed                        // the job failed (beyond failureTolerance)
+	endFailFast                      // the step stopped the job: too many targets failed (failFast)
 	endNoTargets                     // the job had no target
 	endTerminated                    // someone terminated the job in JOB
 	endAbnormal                      // JOB ended the job abnormally
@@ -57,6 +58,7 @@ var ends = map[ending]struct {
 	endSubmitted:       {success: true, jobStatus: "submitted"},
 	endDryRun:          {success: true, jobStatus: "dry_run"},
 	endFailed:          {jobStatus: "failed", errorType: bkci.ErrorTypeUser, errorCode: codeJobFailed},
+	endFailFast:        {jobStatus: "failed", errorType: bkci.ErrorTypeUser, errorCode: codeFailFast},
 	endNoTargets:       {jobStatus: "failed", errorType: bkci.ErrorTypeUser, errorCode: codeNoTargets},
 	endTerminated:      {jobStatus: "terminated", errorType: bkci.ErrorTypeUser, errorCode: codeTerminated},
 	endAbnormal:        {jobStatus: "abnormal", errorType: bkci.ErrorTypeThirdParty, errorCode: codeAbnormal},

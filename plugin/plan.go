@@ -67,6 +67,9 @@ func (s *step) printPlan() {
 	s.log.Info(s.t("plan.task_name", c.TaskName))
 	s.log.Info(s.t("plan.results", c.FailureTolerance.String(), s.planValue("logMode", string(c.LogMode)), s.planValue("extractVars", strconv.FormatBool(c.ExtractVars))))
 	s.planRetry()
+	if c.FailFast {
+		s.log.Info(s.t("plan.failfast", c.FailureTolerance.String()))
+	}
 	s.log.EndGroup()
 }
 

@@ -86,6 +86,8 @@ type step struct {
 	w           *watcher // the watcher of the job, once it is followed
 	// attempts are the runs of the job that ended failed and were retried (retry.go), oldest first.
 	attempts []report.Attempt
+	// failFast is set when the step stopped the job because too many targets failed (failfast.go).
+	failFast *failFastStop
 	// linkDone is closed when the report of the job's link to BK-CI is over (nil: none under way).
 	linkDone chan struct{}
 	sdk      *bkciapi.SDKEnv // the worker's .sdk.json, once read (buildAPI)

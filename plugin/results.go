@@ -50,6 +50,7 @@ func (s *step) results(ctx context.Context, w *watcher, final *jobapi.JobStatus)
 	cut := ctx.Err() // cancelled, or out of the step's time, while the logs were read
 
 	var okLabels, failedLabels, notStartedLabels []string
+	terminated := 0
 	counts := map[int]int{}
 	for _, t := range targets {
 		counts[t.res.Status]++
@@ -60,9 +61,12 @@ func (s *step) results(ctx context.Context, w *watcher, final *jobapi.JobStatus)
 			notStartedLabels = append(notStartedLabels, t.label)
 		default:
 			failedLabels = append(failedLabels, t.label)
+			if terminatedTarget(t.res.Status) {
+				terminated++
+			}
 		}
 	}
-	n := tally{total: len(targets), failed: len(failedLabels), notStarted: len(notStartedLabels), failedLabels: failedLabels}
+	n := tally{total: len(targets), failed: len(failedLabels), notStarted: len(notStartedLabels), terminated: terminated, failedLabels: failedLabels}
 	s.data["job_status_code"] = bkci.StringData(fmt.Sprint(final.Job.Status))
 	s.data["total_count"] = bkci.StringData(strconv.Itoa(n.total))
 	s.data["success_count"] = bkci.StringData(strconv.Itoa(len(okLabels)))
@@ -99,11 +103,15 @@ func (s *step) logsCut(err error, code int) *outcome {
 // stop, a terminate before their batch) are not failed (docs/CONTRACT.md#labels).
 type tally struct {
 	total, failed, notStarted int
+	terminated                int // of the failed: scripts killed by a terminate (status 403)
 	failedLabels              []string
 }
 
 // verdict applies the table of docs/CONTRACT.md#verdict.
 func (s *step) verdict(code int, n tally) *outcome {
+	if s.failFast != nil {
+		return s.failFastVerdict(n)
+	}
 	v := jobstatus.Verdict(code)
 	allowed := s.cfg.FailureTolerance.Allowed(n.total)
 	bad := n.failed + n.notStarted

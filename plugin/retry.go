@@ -145,7 +145,8 @@ const (
 )
 
 // retry runs the failed targets of the job that ended (final) again, after retryInterval. It returns
-// how many targets it asked JOB to run again, and how it went: without a retry the job's end stands.
+// how many targets the next attempt runs (the failed ones, and a rolling stop's batches not reached),
+// and how it went: without a retry the job's end stands.
 func (s *step) retry(ctx, runCtx context.Context, w *watcher, final *jobapi.JobStatus) (int, retryEnd) {
 	targets := targetsOf(final, s.log.Redact, s.cfg.Targets.KeepID)
 	att, failed, keys := s.attemptOf(targets)
@@ -178,7 +179,7 @@ func (s *step) retry(ctx, runCtx context.Context, w *watcher, final *jobapi.JobS
 	s.data["retry_count"] = bkci.StringData(strconv.Itoa(n))
 	s.log.Info(s.tn(len(failed), "msg.retry_sent_one", "msg.retry_sent", n, s.cfg.RetryFailed, len(failed)))
 	w.nextAttempt(prev+1, keys)
-	return len(failed), retryUnderWay
+	return len(keys), retryUnderWay
 }
 
 // printAttemptTails shows the last lines of the first maxAttemptTails failed targets' logs: a retry

@@ -144,7 +144,9 @@ func (s *step) follow(ctx, runCtx, stepCtx context.Context, sub jobapi.Submitted
 	sched := wait.PollSchedule()
 	if listener != nil {
 		wake = listener.Wake()
-		sched = wait.SafetySchedule()
+		if !s.cfg.FailFast { // the safety net's slow polls would see failures too late to stop early
+			sched = wait.SafetySchedule()
+		}
 	}
 	count := attemptCount(s.cfg, 0, true)
 	for {
@@ -163,7 +165,10 @@ func (s *step) follow(ctx, runCtx, stepCtx context.Context, sub jobapi.Submitted
 			return s.results(stepCtx, w, final)
 		}
 		s.endAttempt()
+		var ff *failFastStop
 		switch {
+		case errors.As(werr, &ff):
+			return s.endFailFast(ctx, stepCtx, w, ff)
 		case werr == nil:
 			return s.results(stepCtx, w, final)
 		case ctx.Err() == nil && runCtx.Err() != nil:

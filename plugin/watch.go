@@ -62,6 +62,8 @@ type watcher struct {
 	minExec    int
 	retriedAt  time.Time
 	sawRunning bool
+	// stop is set once more targets failed than failFast allows (failfast.go).
+	stop *failFastStop
 }
 
 func newWatcher(s *step, sub jobapi.Submitted) *watcher {
@@ -96,6 +98,9 @@ func (w *watcher) watch(ctx context.Context, sched wait.Schedule, wake <-chan st
 		}
 		if !fresh {
 			return false, 0, nil
+		}
+		if w.stop != nil {
+			return false, 0, w.stop
 		}
 		if st.Finished {
 			final = st
@@ -174,6 +179,7 @@ func (w *watcher) observe(ctx context.Context, st *jobapi.JobStatus) {
 			}
 		}
 	}
+	w.checkFailFast(st, failed, len(results))
 	rate := float64(done) / float64(len(results))
 	if rate != w.lastRate {
 		w.lastRate = rate

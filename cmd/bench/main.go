@@ -30,7 +30,7 @@ func main() {
 	smoke := flag.Bool("smoke", false, "one run of each scenario and a fleet of 1000 targets")
 	profile := flag.String("profile", "", "directory for the plugin's CPU and allocation profiles (pprof)")
 	large := flag.Int("targets", 30000, "size of the large fleet")
-	only := flag.String("only", "", "comma-separated scenarios to run: callback, poll, replay, cross, large (default all)")
+	only := flag.String("only", "", "comma-separated scenarios to run: callback, poll, replay, cross, large, failfast (default all)")
 	binary := flag.String("binary", "", "a prebuilt plugin binary to measure instead of building one")
 	flag.Parse()
 	os.Exit(run(*smoke, *profile, *large, *only, *binary))
@@ -54,7 +54,7 @@ func run(smoke bool, profile string, large int, only, binary string) int {
 			keep[strings.TrimSpace(s)] = true
 		}
 		for name := range keep {
-			if !slices.Contains([]string{"callback", "poll", "replay", "cross", "large"}, name) {
+			if !slices.Contains([]string{"callback", "poll", "replay", "cross", "large", "failfast"}, name) {
 				fmt.Fprintf(os.Stderr, "bench: unknown scenario %q\n", name)
 				return 1
 			}

@@ -39,6 +39,7 @@ const (
 	TargetRunning     = 7
 	TargetSucceeded   = 9
 	TargetNonZeroExit = 104
+	TargetTerminated  = 403 // the script was killed by a terminate of the job
 )
 
 // JobCodes lists every job status code the plugin names (for translations).

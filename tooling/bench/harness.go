@@ -63,8 +63,11 @@ type Harness struct {
 	// Sim is the JOB simulator every run (plugin and baseline) talks to.
 	Sim *jobsim.Sim
 
-	opts    Options
-	root    string // the module root: the go.mod directory above the working directory
+	opts Options
+	root string // the module root: the go.mod directory above the working directory
+	// form is task.json's form: the runs' fields are the step's saved inputs, as BK-CI's worker puts
+	// them into input.json (only the build variables become environment variables).
+	form    *agent.Form
 	tmp     string
 	runs    atomic.Int64
 	mu      sync.Mutex
@@ -99,6 +102,10 @@ func New(ctx context.Context, opts Options) (*Harness, error) {
 		h.Close()
 		return nil, err
 	}
+	if h.form, err = agent.LoadForm(h.root); err != nil {
+		h.Close()
+		return nil, err
+	}
 	h.Binary = opts.Binary
 	if h.Binary == "" {
 		h.logf("building the plugin (stripped, -trimpath -ldflags=-s -w)")
@@ -111,7 +118,9 @@ func New(ctx context.Context, opts Options) (*Harness, error) {
 	sim, err := jobsim.New(jobsim.Options{
 		Apps:      map[string]string{appCode: appSecret},
 		Inventory: h.inventory(),
-		Exec:      jobsim.SyntheticExec{Outcome: h.outcome, MaxConcurrency: 512},
+		// Every target of a job runs at once, as GSE runs them (the fail-fast scenario's targets run
+		// for minutes).
+		Exec: jobsim.SyntheticExec{Outcome: h.outcome, MaxConcurrency: max(512, h.opts.LargeTargets)},
 	})
 	if err != nil {
 		h.Close()
@@ -217,6 +226,10 @@ type Job struct {
 	ExtractVars bool
 	// FailureTolerance is the form's failureTolerance (default "0").
 	FailureTolerance string
+	// FailFast is the form's failFast.
+	FailFast bool
+	// FailAt is when the failing targets (FailEvery) end, instead of Duration (0: Duration).
+	FailAt time.Duration
 
 	hosts []string // the hosts field entries, set by assign
 }
@@ -241,6 +254,9 @@ func (h *Harness) outcome(t jobsim.Target) jobsim.Outcome {
 	o := jobsim.Outcome{Duration: j.Duration}
 	if j.FailEvery > 0 && t.HostID%int64(j.FailEvery) == 0 {
 		o.ExitCode = 1
+		if j.FailAt > 0 {
+			o.Duration = j.FailAt
+		}
 	}
 	if j.Large && j.LogSize > 0 {
 		o.LogSize, o.LogPattern = j.LogSize, logPattern
@@ -329,6 +345,7 @@ func (h *Harness) RunPlugin(ctx context.Context, j Job) (*Run, error) {
 		"accountAlias": "root", "hosts": strings.Join(j.hosts, "\n"), "wait": orDefault(j.Wait, "poll"),
 		"onCancel": "terminate", "operator": "lastModifier", "failureTolerance": orDefault(j.FailureTolerance, "0"),
 		"logMode": "auto", "extractVars": fmt.Sprint(j.ExtractVars), "dryRun": "false", "rollingEnabled": "false",
+		"failFast":           fmt.Sprint(j.FailFast),
 		"BK_CI_PROJECT_NAME": "bench", "BK_CI_PIPELINE_ID": "p-bench", "BK_CI_PIPELINE_NAME": "bench",
 		"BK_CI_BUILD_ID": fmt.Sprintf("b-%05d", n), "BK_CI_BUILD_NUM": fmt.Sprint(n), "BK_CI_START_USER_ID": user,
 		"BK_CI_PIPELINE_UPDATE_USER": user, "BK_CI_BUILD_TASK_ID": fmt.Sprintf("e-%05d", n), "BK_CI_ATOM_TIMEOUT": "60",
@@ -349,7 +366,7 @@ func (h *Harness) RunPlugin(ctx context.Context, j Job) (*Run, error) {
 		env["JOBFAST_CPUPROFILE"] = filepath.Join(d, user+".cpu.pprof")
 		env["JOBFAST_MEMPROFILE"] = filepath.Join(d, user+".allocs.pprof")
 	}
-	step := &agent.Step{Binary: h.Binary, DataDir: filepath.Join(dir, "data"), Workspace: ws, Input: in, Env: env}
+	step := &agent.Step{Binary: h.Binary, DataDir: filepath.Join(dir, "data"), Workspace: ws, Form: h.form, Input: in, Env: env}
 	cmd, stdout, stderr, err := step.Prepare(ctx)
 	if err != nil {
 		return nil, err

@@ -36,6 +36,10 @@ type Plan struct {
 	// LargeLogSizes are the log sizes of the large scenarios read in full (the first is also run with
 	// extractVars off).
 	LargeLogSizes []int
+	// FailFastRuns is the number of runs of each fail-fast scenario on the large fleet (0 skips them);
+	// FailFastLength is how long its targets run.
+	FailFastRuns   int
+	FailFastLength time.Duration
 	// ReplaySeeds is the number of jitter seeds of the 10-minute replay.
 	ReplaySeeds int
 	// ReplayLength is the job length the replay centres on (default 10 min), ± 5 %.
@@ -48,13 +52,14 @@ type Plan struct {
 func DefaultPlan() Plan {
 	return Plan{CallbackRuns: 15, PollRuns: 20, PollMin: time.Second, PollMax: 10 * time.Second, Parallel: 2,
 		CrossRuns: 2, CrossLength: 60 * time.Second, LargeRuns: 3, LargeLogSizes: []int{1 << 10, 64 << 10},
-		ReplaySeeds: 40, ReplayLength: 10 * time.Minute, Seed: 7}
+		ReplaySeeds: 40, ReplayLength: 10 * time.Minute, Seed: 7, FailFastRuns: 1, FailFastLength: 2 * time.Minute}
 }
 
 // SmokePlan is a tiny run for tests: one job of each kind, a small "large" fleet.
 func SmokePlan() Plan {
 	return Plan{CallbackRuns: 1, PollRuns: 1, PollMin: time.Second, PollMax: time.Second, Parallel: 1,
-		LargeRuns: 1, LargeLogSizes: []int{1 << 10, 8 << 10}, ReplaySeeds: 2, ReplayLength: 10 * time.Minute, Seed: 1}
+		LargeRuns: 1, LargeLogSizes: []int{1 << 10, 8 << 10}, ReplaySeeds: 2, ReplayLength: 10 * time.Minute, Seed: 1,
+		FailFastRuns: 1, FailFastLength: 8 * time.Second}
 }
 
 // Only keeps the named scenarios (callback, poll, replay, cross, large) and drops the others.
@@ -73,6 +78,9 @@ func (p Plan) Only(names map[string]bool) Plan {
 	}
 	if !names["large"] {
 		p.LargeRuns = 0
+	}
+	if !names["failfast"] {
+		p.FailFastRuns = 0
 	}
 	return p
 }
@@ -245,6 +253,16 @@ func (h *Harness) RunSuite(ctx context.Context, p Plan) (*Report, error) {
 	// 5. The large fleet.
 	if p.LargeRuns > 0 {
 		rows, notes, err := h.largeRows(ctx, p)
+		if err != nil {
+			return nil, err
+		}
+		rep.Rows = append(rep.Rows, rows...)
+		rep.Notes = append(rep.Notes, notes...)
+	}
+
+	// 5b. Fail fast on the large fleet: what watching costs, and how soon it stops.
+	if p.FailFastRuns > 0 {
+		rows, notes, err := h.failFastRows(ctx, p)
 		if err != nil {
 			return nil, err
 		}
