@@ -39,9 +39,9 @@ const (
 	// pkAllEnv, set to 1, makes TestPackage build and check every platform of task.json. By default it
 	// builds linux/amd64 only: the full cross-build costs about 4 CPU-minutes on a cold build cache.
 	pkAllEnv = "JOBFAST_PACKAGE_ALL"
-	// pkSizeBudget fails the test when the linux/amd64 stripped binary outgrows the goal of 10 MB
-	// (issue 7; 8.2 MB when html/template was dropped from the report).
-	pkSizeBudget = 10_000_000
+	// pkSizeBudget fails the test when the linux/amd64 stripped binary outgrows the goal of 12 MB
+	// (issue 7's 10 MB, raised by issue 20 for the report's html/template: 8.5 MB before, 10.7 MB after).
+	pkSizeBudget = 12_000_000
 )
 
 // pkAllPlatforms is the release matrix (issue 6): what task.json's execution.os must list.
@@ -371,7 +371,7 @@ func pkCheckBinaries(t *testing.T, p *pkPackage) {
 			t.Errorf("%s: %v", pkg, err)
 		}
 		if osName == "linux" && arch == "amd64" && len(f.data) > pkSizeBudget {
-			t.Errorf("%s is %d bytes, over the budget of %d bytes (10 MB)", pkg, len(f.data), pkSizeBudget)
+			t.Errorf("%s is %d bytes, over the budget of %d bytes (12 MB)", pkg, len(f.data), pkSizeBudget)
 		}
 	}
 }

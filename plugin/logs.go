@@ -10,6 +10,7 @@ import (
 	"jobfastexecutescript/internal/jobstatus"
 	"jobfastexecutescript/internal/logread"
 	"jobfastexecutescript/internal/logvars"
+	"jobfastexecutescript/internal/report"
 )
 
 const (
@@ -245,6 +246,11 @@ func (s *step) handleLog(t *target, content string, printMode LogMode, stream *s
 		t.tail = tail(content, okTailLines, okTailBytes)
 	} else {
 		t.tail = tail(content, failedTailLines, failedTailBytes)
+		// The whole log (its last MiB), written now so that it is never held: linked from the report.
+		if s.logs == nil {
+			s.logs = report.NewLogs(s.reportDir())
+		}
+		t.logFile = s.logs.Add(t.label, content)
 	}
 }
 

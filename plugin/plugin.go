@@ -91,6 +91,7 @@ type step struct {
 	// linkDone is closed when the report of the job's link to BK-CI is over (nil: none under way).
 	linkDone chan struct{}
 	sdk      *bkciapi.SDKEnv // the worker's .sdk.json, once read (buildAPI)
+	logs     *report.Logs    // failed targets' full logs in the report folder, from the first one read
 }
 
 func (s *step) outputPath() string {

@@ -262,24 +262,92 @@ func (s *step) printSummary(targets []*target, counts map[int]int, n tally, code
 			}
 			s.log.Info(row)
 		}
-		for i, t := range failed {
-			if i == maxFoldedTails {
-				s.log.Info(s.t("msg.more_tails_in_report", len(failed)-i))
-				break
-			}
-			if !t.logged || strings.TrimSpace(t.tail) == "" {
-				continue
-			}
-			s.log.Group(s.t("msg.tail_title", t.label, s.statusName("target", t.res.Status), exitText(t.res.ExitCode)))
-			for _, line := range strings.Split(t.tail, "\n") {
-				s.log.Info(line)
-			}
-			s.log.EndGroup()
-		}
+		s.foldTails(failed)
 	}
 	if o.success {
 		s.log.Info(o.message)
 	}
+}
+
+// foldTails folds the failed targets' log tails into the main log, one folded group per distinct
+// tail (sameTails), the largest first, at most maxFoldedTails; the rest are pointed to the report.
+func (s *step) foldTails(failed []*target) {
+	folded := 0
+	for i, g := range sameTails(failed) {
+		if i == maxFoldedTails {
+			s.log.Info(s.t("msg.more_tails_in_report", len(failed)-folded))
+			break
+		}
+		folded += len(g)
+		t := g[0]
+		if len(g) == 1 {
+			s.log.Group(s.t("msg.tail_title", t.label, s.statusName("target", t.res.Status), exitText(t.res.ExitCode)))
+		} else {
+			labels := make([]string, len(g))
+			for j, u := range g {
+				labels[j] = u.label
+			}
+			s.log.Group(s.t("msg.tail_group_title", len(g), s.groupStatuses(g), s.labelList(labels)))
+		}
+		for _, line := range strings.Split(t.tail, "\n") {
+			s.log.Info(line)
+		}
+		s.log.EndGroup()
+	}
+}
+
+// sameTails groups the failed targets whose logs were read by identical tail (apart from the
+// target's own label, IP or container name: report.OutputKey): the largest groups
+// first, in label order within a size; targets without a tail are left out. 300 failed targets with
+// three distinct errors become three groups.
+func sameTails(failed []*target) [][]*target {
+	var groups [][]*target
+	index := map[string]int{}
+	for _, t := range failed {
+		if !t.logged || strings.TrimSpace(t.tail) == "" {
+			continue
+		}
+		names := []string{t.label}
+		if h := t.res.Object.Host; h != nil {
+			names = append(names, h.IP)
+		} else if c := t.res.Object.Container; c != nil {
+			names = append(names, c.Name)
+		}
+		key := report.OutputKey(t.tail, names...)
+		i, ok := index[key]
+		if !ok {
+			i = len(groups)
+			index[key] = i
+			groups = append(groups, nil)
+		}
+		groups[i] = append(groups[i], t)
+	}
+	sort.SliceStable(groups, func(a, b int) bool { return len(groups[a]) > len(groups[b]) })
+	return groups
+}
+
+// groupStatuses names the statuses and exit codes of a group's targets, most frequent first:
+// "non-zero exit code, exit code 1: 2800; …".
+func (s *step) groupStatuses(g []*target) string {
+	type key struct {
+		status int
+		exit   string
+	}
+	counts := map[key]int{}
+	var keys []key
+	for _, t := range g {
+		k := key{t.res.Status, exitText(t.res.ExitCode)}
+		if counts[k] == 0 {
+			keys = append(keys, k)
+		}
+		counts[k]++
+	}
+	sort.SliceStable(keys, func(a, b int) bool { return counts[keys[a]] > counts[keys[b]] })
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = s.t("msg.tail_group_status", s.statusName("target", k.status), k.exit, counts[k])
+	}
+	return strings.Join(parts, "; ")
 }
 
 // agentTrouble reports target statuses that mean JOB could not reach the host's GSE agent: agent
@@ -310,7 +378,7 @@ func (s *step) writeReport(final *jobapi.JobStatus, targets []*target, counts ma
 	r := &report.Result{
 		Plugin: AtomCode, Version: Version, Language: string(s.lang),
 		JobInstanceID: s.jobID, JobInstanceName: s.log.Redact(final.Job.Name), JobURL: s.jobURL(),
-		JobStatus: o.jobStatus, JobStatusCode: final.Job.Status,
+		JobStatus: o.jobStatus, JobStatusCode: final.Job.Status, JobStatusName: s.statusName("job", final.Job.Status),
 		ScopeType: s.cfg.ScopeType, ScopeID: s.cfg.ScopeID, Operator: s.cfg.Operator, TaskName: s.log.Redact(s.cfg.TaskName),
 		FinishedAt: time.Now(), Message: o.message, Variables: vres.Values,
 		Total: len(targets),
@@ -331,11 +399,12 @@ func (s *step) writeReport(final *jobapi.JobStatus, targets []*target, counts ma
 	}
 	r.VariableConflicts, r.SkippedVariables = vres.Conflicts, vres.Skipped
 	r.Attempts = s.attemptRows(targets)
+	r.Batches = s.rollingBatches(targets)
 	r.Targets = make([]report.Target, 0, len(targets))
 	for _, t := range targets {
 		rt := report.Target{Label: t.label, Status: t.res.Status, StatusName: s.statusName("target", t.res.Status),
 			Success: t.ok, ExitCode: t.res.ExitCode, DurationMs: t.res.TotalTime, Tag: t.res.Tag, LogTail: t.tail, // masked by targetsOf and handleLog
-			Vars: vres.PerTarget[t.label]}
+			Vars: vres.PerTarget[t.label], LogFile: t.logFile}
 		if o := t.res.Object; o.Container != nil {
 			rt.Kind, rt.ContainerID, rt.ContainerName = "container", o.Container.ID, o.Container.Name
 		} else if o.Host != nil {
@@ -353,6 +422,9 @@ func (s *step) writeReport(final *jobapi.JobStatus, targets []*target, counts ma
 		r.Targets = append(r.Targets, rt)
 	}
 	dir := s.reportDir()
+	if s.logs != nil && s.logs.Err() != nil {
+		s.log.Warn(s.t("msg.report_failed", s.log.Redact(s.logs.Err().Error())))
+	}
 	if err := report.Write(dir, r, s.lang.Translator()); err != nil {
 		s.log.Warn(s.t("msg.report_failed", s.log.Redact(err.Error())))
 		return

@@ -18,6 +18,8 @@ type target struct {
 	ok     bool
 	tail   string
 	logged bool // its log was read
+	// logFile is its full log in the report folder (failed targets: report.Logs), relative to it.
+	logFile string
 }
 
 // notStarted reports whether the target never ran (JOB's status 5, waiting, in a finished job: a

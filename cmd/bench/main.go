@@ -9,6 +9,7 @@
 //	go run ./cmd/bench -smoke          # one run of each scenario, a small fleet
 //	go run ./cmd/bench -profile DIR    # also write the plugin's CPU and allocation profiles
 //	go run ./cmd/bench -only large -binary OLD   # some scenarios, with another build (before/after)
+//	go run ./cmd/bench -report-page    # the 30,000-target report page in headless Chromium (issue 20)
 //
 // It exits 0 when every goal is met, 3 when one is missed, 1 on an error.
 package main
@@ -32,8 +33,27 @@ func main() {
 	large := flag.Int("targets", 30000, "size of the large fleet")
 	only := flag.String("only", "", "comma-separated scenarios to run: callback, poll, replay, cross, large, failfast (default all)")
 	binary := flag.String("binary", "", "a prebuilt plugin binary to measure instead of building one")
+	page := flag.Bool("report-page", false, "only measure the report page of -targets targets in headless Chromium (6 loads, the first in a fresh browser)")
 	flag.Parse()
+	if *page {
+		os.Exit(runPage(*large))
+	}
 	os.Exit(run(*smoke, *profile, *large, *only, *binary))
+}
+
+// runPage measures the report page in headless Chromium: load, search, filter and sort times.
+func runPage(targets int) int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Minute)
+	defer cancel()
+	pt, err := bench.MeasureReportPage(ctx, targets, 6, os.Stderr)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		return 1
+	}
+	fmt.Print(pt.Markdown(bench.ThisMachine()))
+	return 0
 }
 
 func run(smoke bool, profile string, large int, only, binary string) int {

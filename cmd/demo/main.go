@@ -5,9 +5,13 @@
 //
 //	go run ./cmd/demo
 //	go run ./cmd/demo -set retryFailed=2 -set 'scriptContent=[ "$JOBSIM_EXECUTE_COUNT" -ge 1 ] || exit 3'
+//	go run ./cmd/demo -fail -screenshot docs/report-failed-rolling.png   # the README's failed rolling run
 //
 // -set overrides a form field (or a build variable) by its task.json name, as the pipeline user would
 // fill it in; the simulator's scripts see JOBSIM_TARGET_LABEL, JOBSIM_BATCH and JOBSIM_EXECUTE_COUNT.
+// -fail runs a fleet of 60 hosts in rolling batches "5 20 100%" (stop on failure) with a script that
+// fails on 8 hosts of batch 2 with two distinct errors, so batch 3 never starts. -screenshot opens the
+// report in headless Chromium and saves a PNG of its first screen.
 package main
 
 import (
@@ -22,6 +26,7 @@ import (
 	"time"
 
 	"jobfastexecutescript/tooling/agent"
+	"jobfastexecutescript/tooling/chromium"
 	"jobfastexecutescript/tooling/jobsim"
 )
 
@@ -34,13 +39,38 @@ echo "::set-output name=deployed_version::$1"
 echo "<SOPS_VAR>demo_result:ok</SOPS_VAR>"
 `
 
+// failScript fails on some hosts of the failed rolling run's second batch (hosts 6 to 25, by the
+// last number of the IP): 5 with a full disk, 3 with a refused connection. Host 1 tags its result.
+const failScript = `#!/bin/bash
+n=${JOBSIM_TARGET_LABEL##*.}
+echo "deploying version $1 on $JOBSIM_TARGET_LABEL"
+echo "fetching package… done"
+if [ "$n" -ge 6 ] && [ "$n" -le 25 ] && [ $((n % 4)) -eq 0 ]; then
+  echo "unpacking to /data/app/$1"
+  echo "ERROR: no space left on device (/data is 100% full)"
+  exit 28
+fi
+if [ "$n" -ge 6 ] && [ "$n" -le 25 ] && [ $((n % 7)) -eq 0 ]; then
+  echo "registering with the load balancer"
+  echo "ERROR: connection refused (10.9.9.9:443)"
+  exit 7
+fi
+echo "health check passed"
+if [ "$n" -eq 1 ]; then job_success "canary"; fi
+`
+
+// fleetSize is the number of hosts of the failed rolling run.
+const fleetSize = 60
+
 func main() {
 	lang := flag.String("lang", "en_US", "runtime language (zh_CN or en_US)")
 	keep := flag.Bool("keep", true, "keep the workspace (report) after the demo")
+	failRun := flag.Bool("fail", false, "a failed rolling run of 60 hosts instead of the demo inventory")
+	shot := flag.String("screenshot", "", "save a PNG of the report's first screen (headless Chromium) to this file")
 	sets := fieldValues{}
 	flag.Var(sets, "set", "`name=value`: set a form field (task.json name) or build variable; repeatable")
 	flag.Parse()
-	os.Exit(run(*lang, *keep, sets))
+	os.Exit(run(*lang, *keep, *failRun, *shot, sets))
 }
 
 // fieldValues collects -set name=value flags.
@@ -57,14 +87,24 @@ func (f fieldValues) Set(v string) error {
 	return nil
 }
 
-func run(lang string, keep bool, sets fieldValues) int {
+func run(lang string, keep, failRun bool, shot string, sets fieldValues) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
 	defer cancel()
 
 	const app, secret = "bkci-demo", "demo-app-secret-not-for-production"
-	sim, err := jobsim.New(jobsim.Options{Apps: map[string]string{app: secret}, Inventory: jobsim.DemoInventory(),
+	inv := jobsim.DemoInventory()
+	if failRun {
+		hosts := jobsim.FakeHosts(2, 5001, fleetSize)
+		ids := make([]int64, len(hosts))
+		for i := range hosts {
+			ids[i] = hosts[i].ID
+		}
+		inv = &jobsim.Inventory{Bizs: inv.Bizs, Hosts: hosts, Accounts: inv.Accounts,
+			Modules: []jobsim.Module{{ID: 7000, BizID: 2, Name: "web", HostIDs: ids}}}
+	}
+	sim, err := jobsim.New(jobsim.Options{Apps: map[string]string{app: secret}, Inventory: inv,
 		Exec: jobsim.RealExec{MaxConcurrency: 4}})
 	if err != nil {
 		return fail("start the JOB simulator", err)
@@ -127,6 +167,12 @@ func run(lang string, keep bool, sets fieldValues) int {
 		},
 		Env: map[string]string{"BK_CI_LOCALE_LANGUAGE": lang},
 	}
+	if failRun {
+		for k, v := range map[string]any{"scriptContent": failScript, "hosts": "", "dynamicGroups": "", "topoNodes": "module:7000",
+			"containerFilters": "", "rollingExpression": "5 20 100%", "BK_CI_PIPELINE_NAME": "web-deploy"} {
+			step.Input[k] = v
+		}
+	}
 	for k, v := range sets {
 		step.Input[k] = v
 	}
@@ -146,10 +192,44 @@ func run(lang string, keep bool, sets fieldValues) int {
 	report := filepath.Join(workspace, ".jobFastExecuteScript", "e-demo", "report", "index.html")
 	if _, err := os.Stat(report); err == nil {
 		fmt.Printf("\nreport: %s\nresult: %s\n", report, filepath.Join(filepath.Dir(report), "result.json"))
+		if shot != "" {
+			if err := screenshot(ctx, report, shot, tmp); err != nil {
+				return fail("take the screenshot", err)
+			}
+			fmt.Printf("screenshot: %s\n", shot)
+		}
 	}
 	fmt.Printf("simulator requests: submit %d, status %d, logs %d\n",
 		sim.Count(jobsim.EPSubmit), sim.Count(jobsim.EPStatus), sim.Count(jobsim.EPLogs))
 	return res.ExitCode
+}
+
+// screenshot saves a PNG of the report's first screen, 1200 × 1400 px, as headless Chromium draws it.
+func screenshot(ctx context.Context, page, out, tmp string) error {
+	b, err := chromium.Start(filepath.Join(tmp, "chromium"))
+	if err != nil {
+		return err
+	}
+	defer b.Close()
+	p, err := b.NewPage(ctx, 1200, 1400)
+	if err != nil {
+		return err
+	}
+	if err := p.Navigate(ctx, "file://"+filepath.ToSlash(page)); err != nil {
+		return err
+	}
+	if err := p.WaitFor(ctx, "document.body.hasAttribute('data-ready')"); err != nil {
+		return err
+	}
+	// The largest group open, as a reader would have it.
+	if err := p.Eval(ctx, `(function () { var g = document.querySelector('details.group'); if (g) { g.open = true; } return true; })()`, nil); err != nil {
+		return err
+	}
+	png, err := p.Screenshot(ctx, false)
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(out, png, 0o644)
 }
 
 func fail(what string, err error) int {

@@ -41,7 +41,8 @@ type Target struct {
 	DurationMs *int64            `json:"duration_ms"` // nil when unknown
 	Tag        string            `json:"tag"`
 	LogTail    string            `json:"log_tail"`
-	Vars       map[string]string `json:"vars,omitempty"` // variables from this target's log
+	Vars       map[string]string `json:"vars,omitempty"`     // variables from this target's log
+	LogFile    string            `json:"log_file,omitempty"` // its full log (Logs.Add), relative to the report folder
 
 	HostID        int64  `json:"host_id,omitempty"` // bk_host_id (for containers: the node's, when known)
 	CloudID       int64  `json:"cloud_id"`          // written for hosts only
@@ -63,6 +64,7 @@ type targetJSON struct {
 	Tag           string            `json:"tag"`
 	LogTail       string            `json:"log_tail"`
 	Vars          map[string]string `json:"vars,omitempty"`
+	LogFile       string            `json:"log_file,omitempty"`
 	HostID        int64             `json:"host_id,omitempty"`
 	CloudID       *int64            `json:"cloud_id,omitempty"`
 	IP            string            `json:"ip,omitempty"`
@@ -84,7 +86,7 @@ func (t Target) MarshalJSON() ([]byte, error) {
 func (t *Target) toJSON() *targetJSON {
 	j := &targetJSON{
 		Label: t.Label, Kind: t.Kind, Status: t.Status, StatusName: t.StatusName, Success: t.Success, NotStarted: t.NotStarted,
-		ExitCode: t.ExitCode, DurationMs: t.DurationMs, Tag: t.Tag, LogTail: t.LogTail, Vars: t.Vars,
+		ExitCode: t.ExitCode, DurationMs: t.DurationMs, Tag: t.Tag, LogTail: t.LogTail, Vars: t.Vars, LogFile: t.LogFile,
 		HostID: t.HostID, IP: t.IP, ContainerID: t.ContainerID, ContainerName: t.ContainerName,
 	}
 	if t.Kind != KindContainer {
@@ -102,7 +104,7 @@ func (t *Target) UnmarshalJSON(b []byte) error {
 	}
 	*t = Target{
 		Label: j.Label, Kind: j.Kind, Status: j.Status, StatusName: j.StatusName, Success: j.Success,
-		ExitCode: j.ExitCode, DurationMs: j.DurationMs, Tag: j.Tag, LogTail: j.LogTail, Vars: j.Vars,
+		ExitCode: j.ExitCode, DurationMs: j.DurationMs, Tag: j.Tag, LogTail: j.LogTail, Vars: j.Vars, LogFile: j.LogFile,
 		HostID: j.HostID, IP: j.IP, ContainerID: j.ContainerID, ContainerName: j.ContainerName,
 	}
 	if j.CloudID != nil {
@@ -116,6 +118,26 @@ type StatusCount struct {
 	Status int    `json:"status"`
 	Name   string `json:"name"`
 	Count  int    `json:"count"`
+}
+
+// Batch is one batch of a rolling job. JOB names no batch per target: the step attributes targets
+// to batches from their start and end times (docs/CONTRACT.md#report).
+type Batch struct {
+	Number       int `json:"number"` // 1-based
+	Total        int `json:"total_count"`
+	SuccessCount int `json:"success_count"`
+	FailedCount  int `json:"failed_count"`
+	NotStarted   int `json:"not_started_count"`
+}
+
+// Attempt is one run of the step's targets: the first, then each retry of the failed ones.
+type Attempt struct {
+	Number       int           `json:"number"` // 1-based
+	Total        int           `json:"total_count"`
+	SuccessCount int           `json:"success_count"`
+	FailedCount  int           `json:"failed_count"`
+	NotStarted   int           `json:"not_started_count"`
+	StatusCounts []StatusCount `json:"status_counts,omitempty"`
 }
 
 // Verdicts.
@@ -136,6 +158,7 @@ type Result struct {
 	JobURL          string `json:"job_url"`
 	JobStatus       string `json:"job_status"` // the job_status output
 	JobStatusCode   int    `json:"job_status_code"`
+	JobStatusName   string `json:"job_status_name,omitempty"` // the job's status in the run's language
 
 	ScopeType string `json:"scope_type"`
 	ScopeID   string `json:"scope_id"`
@@ -153,7 +176,11 @@ type Result struct {
 	NotStarted   int           `json:"not_started_count"` // targets that never ran, not in FailedCount
 	StatusCounts []StatusCount `json:"status_counts"`
 
-	// Attempts are the job's runs when failed targets were retried (more than one); else empty.
+	// Batches is the progress of a rolling job by batch, when the step could attribute its targets
+	// to batches (see Batch); empty otherwise.
+	Batches []Batch `json:"batches,omitempty"`
+	// Attempts are the runs of the step when failed targets were retried, the first attempt first;
+	// the page draws them when there is more than one.
 	Attempts []Attempt `json:"attempts,omitempty"`
 
 	Variables         map[string]string  `json:"variables"`
@@ -166,7 +193,8 @@ type Result struct {
 // Translator returns the text of a message key with {0}, {1}, ... replaced by args.
 type Translator = func(key string, args ...any) string
 
-// Write writes dir/index.html and dir/result.json, creating dir. Each file is written to a
+// Write writes dir/index.html and dir/result.json, creating dir, and removes the files of dir/logs
+// that no target's LogFile names (an earlier run's). Each file is written to a
 // temporary file in dir and renamed into place, so a reader never sees half a file. t gives
 // the page's texts (keys "report.*").
 func Write(dir string, r *Result, t Translator) error {
@@ -178,6 +206,9 @@ func Write(dir string, r *Result, t Translator) error {
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("write report: %w", err)
+	}
+	if err := removeStaleLogs(dir, r.Targets); err != nil {
+		return fmt.Errorf("write report: %s: %w", LogDir, err)
 	}
 	if err := atomicfile.Write(filepath.Join(dir, JSONFile), 0o644, func(w io.Writer) error { return writeJSON(w, r) }); err != nil {
 		return fmt.Errorf("write report: %s: %w", JSONFile, err)

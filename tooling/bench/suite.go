@@ -288,7 +288,7 @@ func (h *Harness) RunSuite(ctx context.Context, p Plan) (*Report, error) {
 	row := Row{Scenario: "linux/amd64 binary, -trimpath -ldflags=\"-s -w\"", Policy: "plugin", Measure: "size", N: 1,
 		Median: fmt.Sprintf("%.1f MB", float64(size)/(1<<20)), P95: "—"}
 	var g goals
-	g.check(size <= 10<<20, "≤ 10 MB")
+	g.check(size <= 12<<20, "≤ 12 MB") // issue 7 set 10 MB; issue 20 allows 12 for the report's html/template
 	g.apply(&row)
 	rep.Rows = append(rep.Rows, row)
 
