@@ -25,10 +25,10 @@ func TestCallbackHosts_RefusedBeforeSubmit(t *testing.T) {
 				t.Parallel()
 				sim := startSim(t, jobsim.Options{})
 				kv := []string{"callbackUrl", "http://" + h + "/cb"}
-				label := "Your callback URL"
+				label := "Job status webhook"
 				if field == "callbackBaseUrl" {
 					kv = []string{"wait", "callback", "callbackBaseUrl", "http://" + h, "callbackListen", "127.0.0.1:0"}
-					label = "Callback base URL"
+					label = "URL JOB calls back"
 				}
 				res := newStep(t, sim, kv...).run()
 				res.wantStatus(t, "failure", 1, "")

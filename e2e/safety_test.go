@@ -32,6 +32,9 @@ var hostileVars = map[string]string{
 	"allowedVariables": "PATH, LD_PRELOAD", "windowsInterpreter": "C:\\evil.exe", "rollingExecution": "staggered",
 	"rollingStaggerSeconds": "9", "rollingJitterMinSeconds": "1", "rollingJitterMaxSeconds": "2",
 	"scriptFile": "../../etc/passwd", "targetsFile": "evil-hosts.txt", "strictMode": "false",
+	"scriptContentBat": "echo from-a-variable", "scriptContentPerl": "print 'from-a-variable';",
+	"scriptContentPython": "print('from-a-variable')", "scriptContentPowerShell": "Write-Output from-a-variable",
+	"containerFiltersExample": "from-a-variable",
 }
 
 // TestPipelineVariablesNeverFillFields: a step whose user set only the topology node runs on that

@@ -151,6 +151,7 @@ func Parse(f Form, b Build, priv bkci.PrivateConfig, missingPrivate []string, la
 		ps.add("", "val.private_missing", key)
 	}
 	f = f.forVersion(ps, fieldsSince)
+	f = f.withoutHidden()
 	checkUnresolved(ps, f)
 
 	c.ScopeType = parseEnum(ps, "scopeType", f.ScopeType, enumScope)
@@ -234,7 +235,8 @@ func parseAllowedVariables(ps *Problems, v string) map[string]bool {
 }
 
 // unresolvedExempt are the fields whose text may hold `${…}` for the script itself (shell syntax).
-var unresolvedExempt = map[string]bool{"scriptContent": true, "scriptParam": true}
+var unresolvedExempt = map[string]bool{"scriptContent": true, "scriptContentBat": true, "scriptContentPerl": true,
+	"scriptContentPython": true, "scriptContentPowerShell": true, "scriptParam": true}
 
 // checkUnresolved reports every field (but the script and its parameters) that still holds a
 // variable reference BK-CI could not resolve, naming each reference once.
@@ -308,14 +310,20 @@ func parseScript(ps *Problems, c *Config, f Form) {
 	case SourceInline:
 		lang := parseEnum(ps, "scriptLanguage", f.ScriptLanguage, enumLanguages)
 		c.ScriptLanguage, _ = strconv.Atoi(lang)
-		c.ScriptContent = f.ScriptContent
+		if c.ScriptLanguage == 0 {
+			break // the language is wrong: which editor holds the script is unknown
+		}
+		// Only the chosen language's editor: BK-CI saves the others too, with their templates.
+		field := scriptEditors[c.ScriptLanguage]
+		script := f.script(c.ScriptLanguage)
+		c.ScriptContent = script
 		switch {
-		case strings.TrimSpace(f.ScriptContent) == "":
-			ps.add("scriptContent", "val.required")
-		case len(f.ScriptContent) > maxScriptBytes:
-			ps.add("scriptContent", "val.too_long_bytes", maxScriptBytes)
-		case !utf8.ValidString(f.ScriptContent):
-			ps.add("scriptContent", "val.utf8")
+		case strings.TrimSpace(script) == "":
+			ps.add(field, "val.required")
+		case len(script) > maxScriptBytes:
+			ps.add(field, "val.too_long_bytes", maxScriptBytes)
+		case !utf8.ValidString(script):
+			ps.add(field, "val.utf8")
 		}
 	case SourceFile:
 		lang := parseEnum(ps, "scriptLanguage", f.ScriptLanguage, enumLanguages)
@@ -350,7 +358,7 @@ func parseScript(ps *Problems, c *Config, f Form) {
 	if c.StrictMode && (c.ScriptSource == SourceInline || c.ScriptSource == SourceFile) && c.ScriptContent != "" {
 		c.ScriptContent, c.StrictApplied = strictScript(c.ScriptLanguage, c.ScriptContent)
 		if len(c.ScriptContent) > maxScriptBytes {
-			ps.add(scriptField(c.ScriptSource), "val.too_long_bytes", maxScriptBytes)
+			ps.add(scriptField(c.ScriptSource, c.ScriptLanguage), "val.too_long_bytes", maxScriptBytes)
 		}
 	}
 	c.ParamSensitive = parseBool(ps, "paramSensitive", f.ParamSensitive)
@@ -365,11 +373,33 @@ func parseScript(ps *Problems, c *Config, f Form) {
 }
 
 // scriptField is the field holding the script of an inline or file source.
-func scriptField(src ScriptSource) string {
+func scriptField(src ScriptSource, lang int) string {
 	if src == SourceFile {
 		return "scriptFile"
 	}
-	return "scriptContent"
+	return scriptEditors[lang]
+}
+
+// scriptEditors maps each script language to the form's editor for it: the form shows one editor
+// per language (rely on scriptLanguage), each with a template in its language. scriptContent is the
+// Shell editor, and the script of any language in a step that has no editor of its own for it
+// (adoptScriptContent).
+var scriptEditors = map[int]string{1: "scriptContent", 2: "scriptContentBat", 3: "scriptContentPerl",
+	4: "scriptContentPython", 5: "scriptContentPowerShell"}
+
+// script returns the text of the editor for language lang.
+func (f Form) script(lang int) string {
+	switch lang {
+	case 2:
+		return f.ScriptBat
+	case 3:
+		return f.ScriptPerl
+	case 4:
+		return f.ScriptPython
+	case 5:
+		return f.ScriptPowerShell
+	}
+	return f.ScriptContent
 }
 
 // parseWindowsInterpreter checks windowsInterpreter as JOB does (docs/JOB.md#windows-interpreter): blank

@@ -38,6 +38,9 @@ func parseWithBuild(t *testing.T, b Build, in map[string]string) (*Config, *Prob
 	if err := decode(context.Background(), &f, envconfig.MapLookuper(m)); err != nil {
 		t.Fatal(err)
 	}
+	// As load does: a step given without the chosen language's editor key (a YAML step, like these
+	// maps) has its script in scriptContent.
+	f.adoptScriptContent(func(k string) bool { _, ok := in[k]; return ok })
 	return Parse(f, b, testPrivate, nil, i18n.EnUS)
 }
 
@@ -554,5 +557,63 @@ func TestEffectiveWait_Staggered(t *testing.T) {
 	c, _ = parseInputs(t, in)
 	if got, serial := c.EffectiveWait(), 4*(600*time.Second+waitMarginPerBatch)+waitMarginBase; got != serial {
 		t.Errorf("serial wait %v, want %v", got, serial)
+	}
+}
+
+// TestParse_ScriptEditors: the form has one editor per script language (task.json rely on
+// scriptLanguage) and BK-CI saves them all, each with its template. Only the chosen language's editor
+// is sent; the others change nothing, whatever they hold; an emptied editor is an error, never replaced
+// by another's text. A step with no key for the language's editor (pipeline YAML, the API) has its
+// script in scriptContent.
+func TestParse_ScriptEditors(t *testing.T) {
+	t.Parallel()
+	all := func(lang string, extra ...string) map[string]string { // as the web form saves a step
+		m := base("scriptLanguage", lang, "strictMode", "false", "scriptContent", "echo shell",
+			"scriptContentBat", "echo bat", "scriptContentPerl", "print 'perl';",
+			"scriptContentPython", "print('python')", "scriptContentPowerShell", "Write-Output ps")
+		for i := 0; i+1 < len(extra); i += 2 {
+			m[extra[i]] = extra[i+1]
+		}
+		return m
+	}
+	for _, tc := range []struct {
+		name string
+		in   map[string]string
+		want string
+	}{
+		{"shell", all("1"), "echo shell"},
+		{"bat", all("2"), "echo bat"},
+		{"perl", all("3"), "print 'perl';"},
+		{"python", all("4"), "print('python')"},
+		{"powershell", all("5"), "Write-Output ps"},
+		{"hidden editors hold anything", all("1", "scriptContentPython", "\xff\xfe not UTF-8",
+			"scriptContentBat", strings.Repeat("x", maxScriptBytes+1), "scriptContentPerl", ""), "echo shell"},
+		{"yaml step: scriptContent for python", base("scriptLanguage", "4", "strictMode", "false", "scriptContent", "print(1)"), "print(1)"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, ps := parseInputs(t, tc.in)
+			if c == nil {
+				t.Fatalf("problems: %+v", ps.Errors)
+			}
+			if c.ScriptContent != tc.want {
+				t.Errorf("script %q, want %q", c.ScriptContent, tc.want)
+			}
+		})
+	}
+	for _, tc := range []struct {
+		name, field string
+		in          map[string]string
+	}{
+		{"emptied python editor", "scriptContentPython", all("4", "scriptContentPython", " \n")},
+		{"python editor saved empty", "scriptContentPython", all("4", "scriptContentPython", "")},
+		{"emptied shell editor", "scriptContent", all("1", "scriptContent", "")},
+		{"bat editor not UTF-8", "scriptContentBat", all("2", "scriptContentBat", "\xff")},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, ps := parseInputs(t, tc.in)
+			if len(ps.Errors) != 1 || ps.Errors[0].Field != tc.field {
+				t.Errorf("problems %+v, want one on %s", ps.Errors, tc.field)
+			}
+		})
 	}
 }

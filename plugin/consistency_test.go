@@ -3,6 +3,7 @@ package plugin
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -79,20 +80,33 @@ func TestTaskJSON_MatchesForm(t *testing.T) {
 		switch {
 		case !want.Exists() && hasDef:
 			t.Errorf("%s: code default %q, task.json has none", key, def)
-		case want.Exists() && !hasDef && want.String() != "" && key != "scriptContent" && key != "formVersion":
-			// scriptContent's default is the form's multi-line template: BK-CI always sends the field's
-			// text, and an emptied editor must stay an error, so the code has no default for it.
+		case want.Exists() && !hasDef && want.String() != "" && !isScriptEditor(key) && key != "formVersion":
+			// A script editor's default is the form's multi-line template in its language: BK-CI always
+			// sends the field's text, and an emptied editor must stay an error, so the code has no default.
 			// formVersion's missing key is version 1, whatever the current version (formversion.go).
 			t.Errorf("%s: task.json default %q, code has none", key, want.String())
 		case want.Exists() && hasDef && want.String() != def:
 			t.Errorf("%s: task.json default %q, code default %q", key, want.String(), def)
 		}
 	}
-	for name := range inputs {
+	for name, in := range inputs {
+		if in.Get("type").String() == "tips" {
+			continue // display only: a tip holds no value
+		}
 		if !read[name] {
 			t.Errorf("task.json input %q is never read by the code", name)
 		}
 	}
+}
+
+// isScriptEditor reports whether key is one of the per-language script editors.
+func isScriptEditor(key string) bool {
+	for _, k := range scriptEditors {
+		if k == key {
+			return true
+		}
+	}
+	return false
 }
 
 // formTexts lists every translatable string leaf of task.json as BK-CI keys it.
@@ -102,7 +116,11 @@ func formTexts(task gjson.Result) map[string]string {
 		out[fmt.Sprintf("inputGroups[%d].label", i)] = g.Get("label").String()
 	}
 	for name, in := range task.Get("input").Map() {
-		for _, k := range []string{"label", "desc", "placeholder", "text"} {
+		keys := []string{"label", "desc", "placeholder", "text", "tipStr"}
+		if isScriptEditor(name) {
+			keys = append(keys, "default") // the template, in each language
+		}
+		for _, k := range keys {
 			if v := in.Get(k); v.Type == gjson.String && v.String() != "" {
 				out["input."+name+"."+k] = v.String()
 			}
@@ -259,5 +277,162 @@ func TestErrorCodes(t *testing.T) {
 		if c < 800000 || c > 899999 {
 			t.Errorf("code %d is not six digits starting with 8", c)
 		}
+	}
+}
+
+var outputValueRe = regexp.MustCompile(`job_status=[a-z_]+`)
+
+// TestHelp_NoOptionIDs: a field's help names the options of a radio or a selector by the labels the form
+// shows (手动录入, "Pause on failure"), never by the ids BK-CI saves (inline, 1), in both languages:
+// the user never sees the ids. An id made only of letters that English help may use as a plain word
+// ("all targets", "the file") is refused in English only where it reads as an id: before a colon, around
+// a slash, in quotes or brackets. A numeric id is refused in its own field's help, and anywhere after
+// its field's label ("滚动机制 2").
+func TestHelp_NoOptionIDs(t *testing.T) {
+	task := readTaskJSON(t)
+	type option struct{ field, id string }
+	var options []option
+	inputs := task.Get("input").Map()
+	for name, in := range inputs {
+		for _, l := range in.Get("list").Array() {
+			options = append(options, option{name, l.Get("value").String()})
+		}
+		for _, o := range in.Get("options").Array() {
+			options = append(options, option{name, o.Get("id").String()})
+		}
+	}
+	if len(options) < 20 {
+		t.Fatalf("only %d options found in task.json", len(options))
+	}
+	const word = `A-Za-z0-9_.`
+	for _, lang := range i18n.Langs {
+		table, err := i18n.Table(lang)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for name := range inputs {
+			// An output's value (job_status=failed) is what later steps read, not an option id.
+			help := outputValueRe.ReplaceAllString(table["input."+name+".desc"], "")
+			for _, o := range options {
+				q := regexp.QuoteMeta(o.id)
+				var res []string
+				switch {
+				case regexp.MustCompile(`^[0-9]+$`).MatchString(o.id):
+					if o.field == name {
+						res = append(res, `(^|[^`+word+`%])`+q+`($|[^`+word+`%])`)
+					}
+					if label := table["input."+o.field+".label"]; label != "" {
+						res = append(res, `(?i)`+regexp.QuoteMeta(label)+`\s*[「“"']?`+q+`($|[^0-9])`)
+					}
+				case lang == i18n.EnUS && regexp.MustCompile(`^[a-z]+$`).MatchString(o.id):
+					res = append(res, `(^|[^`+word+`])`+q+`\s*[:：/=]`, `/\s*`+q+`($|[^`+word+`])`,
+						"[\"'`(（「“]"+q+"[\"'`)）」”]")
+				default:
+					res = append(res, `(^|[^`+word+`])`+q+`($|[^`+word+`])`)
+				}
+				for _, re := range res {
+					if m := regexp.MustCompile(re).FindString(help); m != "" {
+						t.Errorf("%s: input.%s.desc names option id %q of %s (%q): name its label instead", lang, name, o.id, o.field, m)
+					}
+				}
+			}
+		}
+	}
+}
+
+// TestHidden_MatchesRely: Form.shown, which decides the fields Parse ignores, agrees with task.json's
+// rely, which decides the fields BK-CI's form hides, for every combination of the choices rely reads.
+func TestHidden_MatchesRely(t *testing.T) {
+	task := readTaskJSON(t)
+	inputs := task.Get("input").Map()
+	relyKeys := map[string]bool{}
+	for _, in := range inputs {
+		for _, e := range in.Get("rely.expression").Array() {
+			relyKeys[e.Get("key").String()] = true
+		}
+	}
+	choices := map[string][]string{
+		"scriptSource":     {"inline", "file", "scriptId", "scriptVersionId"},
+		"scriptLanguage":   {"1", "2", "3", "4", "5"},
+		"rollingEnabled":   {"true", "false"},
+		"rollingExecution": {"serial", "staggered"},
+		"wait":             {"poll", "callback", "none"},
+		"retryFailed":      {"0", "", "2"},
+	}
+	for k := range relyKeys {
+		if _, ok := choices[k]; !ok {
+			t.Fatalf("task.json has a rely on %s: add its values to this test", k)
+		}
+	}
+	combos := []map[string]string{{}}
+	for k, vals := range choices {
+		var next []map[string]string
+		for _, c := range combos {
+			for _, v := range vals {
+				n := maps.Clone(c)
+				n[k] = v
+				next = append(next, n)
+			}
+		}
+		combos = next
+	}
+	for _, c := range combos {
+		f := Form{ScriptSource: c["scriptSource"], ScriptLanguage: c["scriptLanguage"], RollingEnabled: c["rollingEnabled"],
+			RollingExec: c["rollingExecution"], Wait: c["wait"], RetryFailed: c["retryFailed"]}
+		for name, in := range inputs {
+			if want := taskjson.Shows(in, c); f.shown(name) != want {
+				t.Errorf("%s with %v: Form.shown %v, task.json's rely %v", name, c, !want, want)
+			}
+		}
+	}
+}
+
+// TestForm_Readable: what the form shows reads at BK-CI's 640-pixel side panel, in the user's
+// language. Each script editor's template (its default, translated per language like every string of
+// task.json) keeps its lines within 52 columns, a CJK character counting two (the editor cuts longer
+// lines); en_US has no Chinese in any form text, templates included.
+func TestForm_Readable(t *testing.T) {
+	task := readTaskJSON(t)
+	han := regexp.MustCompile(`\p{Han}`)
+	for _, lang := range i18n.Langs {
+		table, err := i18n.Table(lang)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, editor := range scriptEditors {
+			tpl := table["input."+editor+".default"]
+			if strings.TrimSpace(tpl) == "" {
+				t.Errorf("%s: %s has no template", lang, editor)
+			}
+			for i, line := range strings.Split(tpl, "\n") {
+				cols := 0
+				for _, r := range line {
+					cols++
+					if han.MatchString(string(r)) || r >= 0x3000 {
+						cols++
+					}
+				}
+				if cols > 52 {
+					t.Errorf("%s: %s line %d is %d columns: %q", lang, editor, i+1, cols, line)
+				}
+			}
+		}
+		if lang != i18n.EnUS {
+			continue
+		}
+		for k := range formTexts(task) {
+			if v := table[k]; han.MatchString(v) {
+				t.Errorf("en_US %s holds Chinese: %q", k, v)
+			}
+		}
+		for _, editor := range scriptEditors {
+			if v := table["input."+editor+".default"]; han.MatchString(v) {
+				t.Errorf("en_US %s's template holds Chinese: %q", editor, v)
+			}
+		}
+	}
+	if task.Get("input.containerFiltersExample.type").String() != "tips" ||
+		!gjson.Valid(task.Get("input.containerFiltersExample.tipStr").String()[strings.Index(task.Get("input.containerFiltersExample.tipStr").String(), "["):]) {
+		t.Error("containerFiltersExample must show a valid JSON example after its text")
 	}
 }

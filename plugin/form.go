@@ -3,6 +3,8 @@ package plugin
 import (
 	"context"
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/sethvargo/go-envconfig"
@@ -12,11 +14,17 @@ import (
 // is its task.json input key and its default is task.json's default (a consistency test checks both).
 // Parsing and validation happen once, in Parse.
 type Form struct {
-	ScopeType        string `env:"scopeType, default=biz"`
-	ScopeID          string `env:"scopeId"`
-	ScriptSource     string `env:"scriptSource, default=inline"`
-	ScriptLanguage   string `env:"scriptLanguage, default=1"`
+	ScopeType      string `env:"scopeType, default=biz"`
+	ScopeID        string `env:"scopeId"`
+	ScriptSource   string `env:"scriptSource, default=inline"`
+	ScriptLanguage string `env:"scriptLanguage, default=1"`
+	// ScriptContent is the Shell editor; each other language has its own editor (scriptEditors).
+	// No default here: each editor's default is the form's template in its language.
 	ScriptContent    string `env:"scriptContent"`
+	ScriptBat        string `env:"scriptContentBat"`
+	ScriptPerl       string `env:"scriptContentPerl"`
+	ScriptPython     string `env:"scriptContentPython"`
+	ScriptPowerShell string `env:"scriptContentPowerShell"`
 	ScriptFile       string `env:"scriptFile"`
 	StrictMode       string `env:"strictMode, default=true"`
 	ScriptID         string `env:"scriptId"`
@@ -84,4 +92,30 @@ func decode(ctx context.Context, target any, l envconfig.Lookuper) error {
 		return fmt.Errorf("decode inputs: %w", err)
 	}
 	return nil
+}
+
+// adoptScriptContent takes scriptContent as the script of the chosen language when the step has no key
+// for that language's editor: a step written in pipeline YAML or through the API that gives its
+// script in scriptContent whatever the language, as the contract's scriptContent always allowed. A
+// step saved by the web form has every editor's key (BK-CI saves each field's default), so there
+// only the chosen language's editor counts.
+func (f *Form) adoptScriptContent(has func(key string) bool) {
+	lang, err := strconv.Atoi(strings.TrimSpace(f.ScriptLanguage))
+	key, ok := scriptEditors[lang]
+	if err != nil || !ok || lang == 1 {
+		return
+	}
+	if has(key) { // present, even empty: an emptied editor is an error, not the Shell editor's text
+		return
+	}
+	switch lang {
+	case 2:
+		f.ScriptBat = f.ScriptContent
+	case 3:
+		f.ScriptPerl = f.ScriptContent
+	case 4:
+		f.ScriptPython = f.ScriptContent
+	case 5:
+		f.ScriptPowerShell = f.ScriptContent
+	}
 }

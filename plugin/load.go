@@ -80,6 +80,7 @@ func (s *step) loadConfig(ctx context.Context) (*Config, error) {
 	if err := decode(ctx, &form, s.in.Lookuper()); err != nil {
 		return nil, err
 	}
+	form.adoptScriptContent(s.in.Has)
 	var b Build
 	if err := decode(ctx, &b, envconfig.MultiLookuper(s.in.Lookuper(), env)); err != nil {
 		return nil, err

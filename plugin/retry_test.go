@@ -56,7 +56,9 @@ func TestParseRetry(t *testing.T) {
 		{name: "too many", kv: []string{"retryFailed", "6"}, problem: "retryFailed"},
 		{name: "negative", kv: []string{"retryFailed", "-1"}, problem: "retryFailed"},
 		{name: "interval too long", kv: []string{"retryFailed", "1", "retryInterval", "3601"}, problem: "retryInterval"},
-		{name: "interval not a number", kv: []string{"retryInterval", "10s"}, problem: "retryInterval"},
+		{name: "interval not a number", kv: []string{"retryFailed", "1", "retryInterval", "10s"}, problem: "retryInterval"},
+		// Without retries the form hides the interval (its rely): whatever it holds changes nothing.
+		{name: "hidden interval ignored", kv: []string{"retryInterval", "10s"}, failed: 0, interval: 10 * time.Second},
 		{name: "no wait", kv: []string{"retryFailed", "1", "wait", "none"}, warning: "warn.retry_no_wait", failed: 1, interval: 10 * time.Second},
 		{name: "rolling mode 2", kv: []string{"retryFailed", "1", "rollingEnabled", "true", "rollingExpression", "1", "rollingMode", "2"},
 			warning: "warn.retry_rolling_mode2", failed: 1, interval: 10 * time.Second},

@@ -175,3 +175,46 @@ func Form(b []byte) []error {
 	}
 	return errs
 }
+
+// Shows evaluates an input's rely the way BK-CI's form does (bk-ci
+// src/frontend/devops-pipeline/src/utils/util.js rely): AND (the default) needs every expression, OR
+// any, NOT none; a value array matches any of its values; a regex (checked when there is no value)
+// matches case-insensitively. saved holds the step's values as the strings BK-CI saves ("true" for a
+// ticked checkbox). An input without a rely is shown.
+func Shows(input gjson.Result, saved map[string]string) bool {
+	rely := input.Get("rely")
+	if !rely.Exists() {
+		return true
+	}
+	match := func(e gjson.Result) bool {
+		got := saved[e.Get("key").String()]
+		v := e.Get("value")
+		switch {
+		case v.IsArray():
+			for _, x := range v.Array() {
+				if x.String() == got {
+					return true
+				}
+			}
+			return false
+		case !v.Exists() && e.Get("regex").Exists():
+			re, err := regexp.Compile("(?i)" + e.Get("regex").String())
+			return err == nil && re.MatchString(got)
+		}
+		return v.String() == got
+	}
+	exprs := rely.Get("expression").Array()
+	matched := 0
+	for _, e := range exprs {
+		if match(e) {
+			matched++
+		}
+	}
+	switch strings.ToUpper(rely.Get("operation").String()) {
+	case "OR":
+		return len(exprs) == 0 || matched > 0
+	case "NOT":
+		return len(exprs) == 0 || matched == 0
+	}
+	return matched == len(exprs)
+}

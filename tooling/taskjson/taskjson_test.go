@@ -3,6 +3,8 @@ package taskjson
 import (
 	"strings"
 	"testing"
+
+	"github.com/tidwall/gjson"
 )
 
 const goodForm = `{"execution":{"post":{"postEntryParam":"terminate","postCondition":"canceledOrTimeOut()"}},
@@ -42,5 +44,33 @@ func TestForm(t *testing.T) {
 	}
 	if errs := Form([]byte("{")); len(errs) != 1 {
 		t.Errorf("invalid JSON: %v", errs)
+	}
+}
+
+func TestShows(t *testing.T) {
+	t.Parallel()
+	in := func(rely string) gjson.Result { return gjson.Parse(`{"type":"vuex-input","rely":` + rely + `}`) }
+	saved := map[string]string{"src": "inline", "lang": "4", "on": "true", "n": " 0 "}
+	for _, tc := range []struct {
+		rely string
+		want bool
+	}{
+		{`{"expression":[{"key":"src","value":"inline"},{"key":"lang","value":"4"}]}`, true},
+		{`{"operation":"AND","expression":[{"key":"src","value":"inline"},{"key":"lang","value":"3"}]}`, false},
+		{`{"operation":"OR","expression":[{"key":"src","value":"file"},{"key":"lang","value":"4"}]}`, true},
+		{`{"operation":"OR","expression":[{"key":"src","value":"file"}]}`, false},
+		{`{"operation":"NOT","expression":[{"key":"src","value":"file"}]}`, true},
+		{`{"operation":"AND","expression":[{"key":"src","value":["file","inline"]}]}`, true},
+		{`{"operation":"AND","expression":[{"key":"lang","value":["2","5"]}]}`, false},
+		{`{"operation":"AND","expression":[{"key":"on","value":true}]}`, true},
+		{`{"operation":"NOT","expression":[{"key":"n","regex":"^\\s*0?\\s*$"}]}`, false},
+		{`{"operation":"AND","expression":[{"key":"missing","value":"x"}]}`, false},
+	} {
+		if got := Shows(in(tc.rely), saved); got != tc.want {
+			t.Errorf("%s: %v, want %v", tc.rely, got, tc.want)
+		}
+	}
+	if !Shows(gjson.Parse(`{"type":"vuex-input"}`), saved) {
+		t.Error("an input without rely is hidden")
 	}
 }
