@@ -33,7 +33,7 @@ var hostileVars = map[string]string{
 	"rollingStaggerSeconds": "9", "rollingJitterMinSeconds": "1", "rollingJitterMaxSeconds": "2",
 	"scriptFile": "../../etc/passwd", "targetsFile": "evil-hosts.txt", "strictMode": "false",
 	"scriptContentBat": "echo from-a-variable", "scriptContentPerl": "print 'from-a-variable';",
-	"scriptContentPython": "print('from-a-variable')", "scriptContentPowerShell": "Write-Output from-a-variable",
+	"scriptContentPython": "print('from-a-variable')", "scriptContentPowershell": "Write-Output from-a-variable",
 	"containerFiltersExample": "from-a-variable",
 }
 

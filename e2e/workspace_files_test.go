@@ -151,7 +151,7 @@ func TestStrictModePowerShellParamFirst(t *testing.T) {
 	sim := startSim(t, jobsim.Options{})
 	// The simulator runs scripts with the machine's shells, not PowerShell: what matters is the
 	// script JOB receives.
-	newStep(t, sim, "scriptLanguage", "5", "scriptContentPowerShell", script).run()
+	newStep(t, sim, "scriptLanguage", "5", "scriptContentPowershell", script).run()
 	b64 := gjson.GetBytes(sim.Requests()[0].Body, "script_content").String()
 	sent, err := base64.StdEncoding.DecodeString(b64)
 	if err != nil {

@@ -236,7 +236,7 @@ func parseAllowedVariables(ps *Problems, v string) map[string]bool {
 
 // unresolvedExempt are the fields whose text may hold `${…}` for the script itself (shell syntax).
 var unresolvedExempt = map[string]bool{"scriptContent": true, "scriptContentBat": true, "scriptContentPerl": true,
-	"scriptContentPython": true, "scriptContentPowerShell": true, "scriptParam": true}
+	"scriptContentPython": true, "scriptContentPowershell": true, "scriptParam": true}
 
 // checkUnresolved reports every field (but the script and its parameters) that still holds a
 // variable reference BK-CI could not resolve, naming each reference once.
@@ -385,7 +385,7 @@ func scriptField(src ScriptSource, lang int) string {
 // Shell editor, and the script of any language in a step that has no editor of its own for it
 // (adoptScriptContent).
 var scriptEditors = map[int]string{1: "scriptContent", 2: "scriptContentBat", 3: "scriptContentPerl",
-	4: "scriptContentPython", 5: "scriptContentPowerShell"}
+	4: "scriptContentPython", 5: "scriptContentPowershell"}
 
 // script returns the text of the editor for language lang.
 func (f Form) script(lang int) string {

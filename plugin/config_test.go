@@ -570,7 +570,7 @@ func TestParse_ScriptEditors(t *testing.T) {
 	all := func(lang string, extra ...string) map[string]string { // as the web form saves a step
 		m := base("scriptLanguage", lang, "strictMode", "false", "scriptContent", "echo shell",
 			"scriptContentBat", "echo bat", "scriptContentPerl", "print 'perl';",
-			"scriptContentPython", "print('python')", "scriptContentPowerShell", "Write-Output ps")
+			"scriptContentPython", "print('python')", "scriptContentPowershell", "Write-Output ps")
 		for i := 0; i+1 < len(extra); i += 2 {
 			m[extra[i]] = extra[i+1]
 		}

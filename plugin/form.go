@@ -24,7 +24,7 @@ type Form struct {
 	ScriptBat        string `env:"scriptContentBat"`
 	ScriptPerl       string `env:"scriptContentPerl"`
 	ScriptPython     string `env:"scriptContentPython"`
-	ScriptPowerShell string `env:"scriptContentPowerShell"`
+	ScriptPowerShell string `env:"scriptContentPowershell"`
 	ScriptFile       string `env:"scriptFile"`
 	StrictMode       string `env:"strictMode, default=true"`
 	ScriptID         string `env:"scriptId"`
