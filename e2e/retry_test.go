@@ -140,16 +140,8 @@ func TestRetryRolling(t *testing.T) {
 	if res.data("retry_count") != "1" || res.data("success_count") != "3" {
 		t.Errorf("retry_count %q success %q", res.data("retry_count"), res.data("success_count"))
 	}
-	job := onlyJob(t, sim)
-	for _, tg := range job.Targets {
-		want := 1 // the retried target and the batch after it ran in the second run
-		if tg.Label == "0:10.0.0.1" {
-			want = 0
-		}
-		if tg.ExecuteCount != want {
-			t.Errorf("%s ran in run %d, want %d", tg.Label, tg.ExecuteCount, want)
-		}
-	}
+	// The retried target and the batch after it ran in the second run.
+	wantRuns(t, sim, "0:10.0.0.1")
 }
 
 // TestRetryRollingIgnoreFailures: rolling mode 2 ends the job successful (JOB ignores the failures), so
@@ -202,9 +194,16 @@ func TestRetryStaggered(t *testing.T) {
 	if res.data("retry_count") != "1" || res.data("success_count") != "3" {
 		t.Errorf("retry_count %q success %q", res.data("retry_count"), res.data("success_count"))
 	}
+	wantRuns(t, sim, "0:10.0.0.2")
+}
+
+// wantRuns asserts that the job's kept target ran in the first run (execute count 0) and every other
+// target in the second (1).
+func wantRuns(t *testing.T, sim *jobsim.Sim, kept string) {
+	t.Helper()
 	for _, tg := range onlyJob(t, sim).Targets {
 		want := 1
-		if tg.Label == "0:10.0.0.2" {
+		if tg.Label == kept {
 			want = 0
 		}
 		if tg.ExecuteCount != want {
