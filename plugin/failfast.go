@@ -55,23 +55,11 @@ func (s *step) endFailFast(ctx, stepCtx context.Context, w *watcher, ff *failFas
 	tctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), terminateGrace)
 	s.term = s.terminate(tctx)
 	cancel()
-	final := s.readFinal(ctx, w)
+	final := s.readOnce(ctx, w, func(*jobapi.JobStatus) bool { return true })
 	if final == nil {
 		final = w.last
 	}
 	return s.results(stepCtx, w, final)
-}
-
-// readFinal reads the job's status with its targets once, bounded; nil when it cannot be read.
-func (s *step) readFinal(ctx context.Context, w *watcher) *jobapi.JobStatus {
-	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), terminateStatusRead)
-	defer cancel()
-	st, err := s.client.GetJobInstanceStatus(rctx, s.scope(), s.jobID, true)
-	if err != nil {
-		return nil
-	}
-	w.observe(rctx, st)
-	return st
 }
 
 // failFastVerdict is the outcome of a job the step stopped early: failed, with the targets split into

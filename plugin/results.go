@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -401,7 +402,6 @@ func (s *step) writeReport(final *jobapi.JobStatus, targets []*target, counts ma
 		r.StatusCounts = append(r.StatusCounts, report.StatusCount{Status: c, Name: s.statusName("target", c), Count: counts[c]})
 	}
 	r.VariableConflicts, r.SkippedVariables = vres.Conflicts, vres.Skipped
-	r.Attempts = s.attemptRows(targets)
 	r.Batches = s.rollingBatches(targets)
 	r.Targets = make([]report.Target, 0, len(targets))
 	for _, t := range targets {
@@ -423,6 +423,10 @@ func (s *step) writeReport(final *jobapi.JobStatus, targets []*target, counts ma
 			r.FailedCount++
 		}
 		r.Targets = append(r.Targets, rt)
+	}
+	if len(s.attempts) > 0 { // the attempts retried, then the one that ended the job: the counts above
+		r.Attempts = append(slices.Clone(s.attempts), report.Attempt{Number: len(s.attempts) + 1, Total: r.Total,
+			SuccessCount: r.SuccessCount, FailedCount: r.FailedCount, NotStarted: r.NotStarted, StatusCounts: r.StatusCounts})
 	}
 	dir := s.reportDir()
 	if s.logs != nil && s.logs.Err() != nil {

@@ -187,7 +187,7 @@ func (s *step) retry(ctx, runCtx context.Context, w *watcher, final *jobapi.JobS
 // where the user reads why it failed.
 func (s *step) printAttemptTails(ctx context.Context, sub jobapi.Submitted, targets []*target) {
 	var keys []jobapi.ObjectKey
-	byKey := map[jobapi.ObjectKey]*target{}
+	var failed []*target // failed[i] has keys[i]
 	for _, t := range targets {
 		k := t.res.Object.Key()
 		if t.ok || t.notStarted() || !k.Valid() {
@@ -197,28 +197,29 @@ func (s *step) printAttemptTails(ctx context.Context, sub jobapi.Submitted, targ
 			break
 		}
 		keys = append(keys, k)
-		byKey[k] = t
+		failed = append(failed, t)
 	}
 	if len(keys) == 0 {
 		return
 	}
 	rctx, cancel := context.WithTimeout(ctx, attemptLogsRead)
 	defer cancel()
-	logs, err := s.client.BatchGetObjectLogs(rctx, s.scope(), sub.JobInstanceID, sub.StepInstanceID, keys, &jobapi.LogOptions{MaxBody: probeLogBytes})
-	if err != nil {
-		s.log.Warn(s.t("msg.log_failed", s.apiErrorText(err)))
-		return
-	}
-	content := make(map[jobapi.ObjectKey]string, len(logs))
-	for _, l := range logs {
-		content[l.Key] = l.Content
+	r := s.logReader(sub)
+	warned := false
+	r.OnError = func(err error) {
+		if !warned {
+			warned = true
+			s.log.Warn(s.t("msg.log_failed", s.apiErrorText(err)))
+		}
 	}
 	read := make([]*target, 0, len(keys))
-	for _, k := range keys {
-		t := byKey[k]
-		t.tail, t.logged = tail(s.log.Redact(content[k]), attemptTailLines, attemptTailBytes), true
-		read = append(read, t)
-	}
+	r.Read(rctx, keys, func(i int, content string, ok bool) {
+		if ok {
+			t := failed[i]
+			t.tail, t.logged = tail(s.log.Redact(content), attemptTailLines, attemptTailBytes), true
+			read = append(read, t)
+		}
+	})
 	// Targets that failed alike show one block (sameTails, as the failure summary does).
 	for _, g := range sameTails(read) {
 		if len(g) == 1 {
@@ -279,16 +280,6 @@ func (s *step) attemptOf(targets []*target) (report.Attempt, []string, map[jobap
 	return att, failed, keys
 }
 
-// attemptRows are the report's rows of the attempts when the job was retried: the ones retried, then
-// the one that ended the job (targets); none without a retry.
-func (s *step) attemptRows(targets []*target) []report.Attempt {
-	if len(s.attempts) == 0 {
-		return nil
-	}
-	last, _, _ := s.attemptOf(targets)
-	return append(append([]report.Attempt(nil), s.attempts...), last)
-}
-
 // nextAttempt prepares the watcher for the job's next run: execute count minExec, the targets in
 // retried running again (their live logs start over).
 func (w *watcher) nextAttempt(minExec int, retried map[jobapi.ObjectKey]bool) {
@@ -306,10 +297,11 @@ func (w *watcher) nextAttempt(minExec int, retried map[jobapi.ObjectKey]bool) {
 // but a status read may be served a moment behind that write. An answer without the count (an older
 // JOB) is trusted once the job was seen running again, or staleFinishedSpan after the retry.
 func (w *watcher) stale(st *jobapi.JobStatus) bool {
-	if w.minExec == 0 || !st.Finished {
-		if !st.Finished {
-			w.sawRunning = true
-		}
+	if !st.Finished {
+		w.sawRunning = true
+		return false
+	}
+	if w.minExec == 0 {
 		return false
 	}
 	if len(st.Steps) > 0 && st.Steps[0].ExecuteCount >= w.minExec {
@@ -328,12 +320,8 @@ func (st *streamer) restart(keys map[jobapi.ObjectKey]bool) {
 	}
 }
 
-// attemptCount is the number of targets an attempt runs, for its title: all targets first (when known
-// before the job resolves them), then the ones retried.
-func attemptCount(c *Config, retried int, first bool) int {
-	if !first {
-		return retried
-	}
+// knownTargets is the number of targets the first attempt runs, for its title: 0 when JOB resolves them.
+func knownTargets(c *Config) int {
 	if n, known := c.Targets.KnownCount(); known {
 		return n
 	}

@@ -148,7 +148,7 @@ func (s *step) follow(ctx, runCtx, stepCtx context.Context, sub jobapi.Submitted
 			sched = wait.SafetySchedule()
 		}
 	}
-	count := attemptCount(s.cfg, 0, true)
+	count := knownTargets(s.cfg)
 	for {
 		s.beginAttempt(count)
 		final, werr := w.watch(runCtx, sched, wake)
@@ -157,7 +157,7 @@ func (s *step) follow(ctx, runCtx, stepCtx context.Context, sub jobapi.Submitted
 			s.endAttempt()
 			switch how {
 			case retryUnderWay:
-				count = attemptCount(s.cfg, retried, false)
+				count = retried
 				continue
 			case retryCanceled:
 				return s.endCanceled(w)
@@ -219,13 +219,25 @@ func (s *step) endAtLimit(ctx, stepCtx context.Context, w *watcher) *outcome {
 // readAtLimit reads the job's status with its targets once, bounded; it returns it when the job has
 // finished, else nil.
 func (s *step) readAtLimit(ctx context.Context, w *watcher) *jobapi.JobStatus {
+	return s.readOnce(ctx, w, func(st *jobapi.JobStatus) bool {
+		if !st.Finished || w.stale(st) {
+			return false
+		}
+		s.log.Info(s.t("msg.ended_at_limit", s.statusName("job", st.Job.Status)))
+		return true
+	})
+}
+
+// readOnce reads the job's status with its targets once, on a short clock of its own (the step's own
+// end may have come), and hands it to the watcher when keep accepts it. It returns the status kept;
+// nil when it could not be read or keep refused it.
+func (s *step) readOnce(ctx context.Context, w *watcher, keep func(*jobapi.JobStatus) bool) *jobapi.JobStatus {
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), terminateStatusRead)
 	defer cancel()
 	st, err := s.client.GetJobInstanceStatus(rctx, s.scope(), s.jobID, true)
-	if err != nil || !st.Finished || w.stale(st) {
+	if err != nil || !keep(st) {
 		return nil
 	}
-	s.log.Info(s.t("msg.ended_at_limit", s.statusName("job", st.Job.Status)))
 	w.observe(rctx, st)
 	return st
 }
